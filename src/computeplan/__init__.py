@@ -1,0 +1,61 @@
+"""computeplan: plan AI compute from first principles.
+
+Data flows one way: catalog -> hardware/workload specs -> perf models -> search -> fleet planning -> report/CLI.
+This module is the curated public API; everything else is private to the package. Names are imported lazily
+(PEP 562) so that ``computeplan --help`` starts without loading pydantic, YAML or numpy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Catalog": "computeplan.catalog",
+    "load_catalog": "computeplan.catalog",
+    "get_chip": "computeplan.catalog",
+    "get_model": "computeplan.catalog",
+    "get_system": "computeplan.catalog",
+    "TransformerSpec": "computeplan.workload",
+    "ComputeplanError": "computeplan.errors",
+    "CatalogError": "computeplan.errors",
+    "UnknownEntryError": "computeplan.errors",
+    "UnitError": "computeplan.errors",
+    "InvalidLayout": "computeplan.errors",
+    "Infeasible": "computeplan.errors",
+    "ScenarioError": "computeplan.errors",
+    "Dimension": "computeplan.units",
+    "parse_quantity": "computeplan.units",
+    "format_quantity": "computeplan.units",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from computeplan.catalog import Catalog, get_chip, get_model, get_system, load_catalog
+    from computeplan.errors import (
+        CatalogError,
+        ComputeplanError,
+        Infeasible,
+        InvalidLayout,
+        ScenarioError,
+        UnitError,
+        UnknownEntryError,
+    )
+    from computeplan.units import Dimension, format_quantity, parse_quantity
+    from computeplan.workload import TransformerSpec
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'computeplan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

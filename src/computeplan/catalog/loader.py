@@ -1,0 +1,214 @@
+"""Load the built-in catalog and the user's catalog directories, validate every entry, resolve ids.
+
+User directories come from ``--catalog DIR`` or the ``COMPUTEPLAN_CATALOG`` environment variable (several
+directories separated by ``os.pathsep``). Each ``*.yaml`` file there may hold top-level lists ``chips:``,
+``systems:`` and ``models:``. An entry whose ``id`` already exists overrides that entry field by field: a
+user file may carry only the fields it changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from computeplan.catalog.schema import ENTRY_TYPES, ChipEntry, ModelEntry, SystemEntry
+from computeplan.errors import CatalogError, UnknownEntryError
+
+ENV_VAR = "COMPUTEPLAN_CATALOG"
+KINDS = ("chips", "systems", "models")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Validated catalog entries by id, with the file each came from."""
+
+    chips: Mapping[str, ChipEntry]
+    systems: Mapping[str, SystemEntry]
+    models: Mapping[str, ModelEntry]
+    origins: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def chip(self, chip_id: str) -> ChipEntry:
+        return _lookup(self.chips, "chip", chip_id)
+
+    def system(self, system_id: str) -> SystemEntry:
+        return _lookup(self.systems, "system", system_id)
+
+    def model(self, model_id: str) -> ModelEntry:
+        return _lookup(self.models, "model", model_id)
+
+    def entry(self, kind: str, entry_id: str) -> ChipEntry | SystemEntry | ModelEntry:
+        """Look up by kind ('chip', 'system' or 'model', singular or plural)."""
+        plural = kind if kind.endswith("s") else kind + "s"
+        if plural not in KINDS:
+            raise UnknownEntryError("kind", kind, [k[:-1] for k in KINDS])
+        table: Mapping[str, ChipEntry | SystemEntry | ModelEntry] = getattr(self, plural)
+        return _lookup(table, plural[:-1], entry_id)
+
+    def origin(self, kind: str, entry_id: str) -> str:
+        """The file that defined (or last overrode) an entry."""
+        plural = kind if kind.endswith("s") else kind + "s"
+        return self.origins.get((plural, entry_id), "?")
+
+
+def _lookup(table: Mapping[str, T], kind: str, entry_id: str) -> T:
+    try:
+        return table[entry_id]
+    except KeyError:
+        raise UnknownEntryError(kind, entry_id, table.keys()) from None
+
+
+def builtin_files() -> list[Path]:
+    """The catalog YAML files shipped inside the package."""
+    data = resources.files("computeplan.catalog") / "data"
+    return sorted(Path(str(p)) for p in data.iterdir() if p.name.endswith(".yaml"))
+
+
+def user_dirs_from_env() -> list[Path]:
+    raw = os.environ.get(ENV_VAR, "")
+    return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
+
+
+def load_catalog(user_dirs: Sequence[str | Path] | None = None, *, use_env: bool = True) -> Catalog:
+    """Load the built-in catalog plus user directories (``user_dirs``, then ``$COMPUTEPLAN_CATALOG``).
+
+    Raises :class:`CatalogError` with file, entry and field on the first invalid entry.
+    """
+    dirs = [Path(d) for d in (user_dirs or ())]
+    if use_env:
+        dirs += user_dirs_from_env()
+    return _load_cached(tuple(str(d.resolve()) if d.exists() else str(d) for d in dirs))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(dirs: tuple[str, ...]) -> Catalog:
+    files = builtin_files()
+    for d in dirs:
+        path = Path(d)
+        if not path.is_dir():
+            raise CatalogError(f"{d}: catalog directory does not exist (from --catalog or ${ENV_VAR})")
+        files += sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+    return build_catalog(files)
+
+
+def build_catalog(files: Iterable[Path]) -> Catalog:
+    """Merge the raw entries of ``files`` in order, then validate each entry and the ids between them."""
+    raw: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+    origins: dict[tuple[str, str], str] = {}
+    for path in files:
+        for kind, entry in _read_entries(path):
+            entry_id = entry["id"]
+            previous = raw[kind].get(entry_id)
+            raw[kind][entry_id] = {**previous, **entry} if previous else entry
+            origins[(kind, entry_id)] = str(path)
+
+    validated: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
+    for kind in KINDS:
+        model_type = ENTRY_TYPES[kind]
+        for entry_id, entry in raw[kind].items():
+            validated[kind][entry_id] = _validate(model_type, entry, origins[(kind, entry_id)], kind)
+    catalog = Catalog(
+        chips=validated["chips"], systems=validated["systems"], models=validated["models"], origins=origins
+    )
+    _check_references(catalog)
+    return catalog
+
+
+def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogError(f"{path}{where}: invalid YAML: {problem}") from None
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path}: expected a mapping with keys {', '.join(KINDS)}, got {type(doc).__name__}")
+    for key in doc:
+        if key not in KINDS:
+            raise CatalogError(f"{path}: unknown top-level key '{key}'{_suggest(str(key), KINDS)}; allowed: "
+                               f"{', '.join(KINDS)}")
+    for kind in KINDS:
+        entries = doc.get(kind) or []
+        if not isinstance(entries, list):
+            raise CatalogError(f"{path}: '{kind}' must be a list of entries")
+        seen: set[str] = set()
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                raise CatalogError(f"{path}: {kind}[{i}]: every entry needs a string 'id'")
+            if entry["id"] in seen:
+                raise CatalogError(f"{path}: {kind}[id={entry['id']}]: duplicate id in the same file")
+            seen.add(entry["id"])
+            yield kind, entry
+
+
+def _validate(model_type: type[BaseModel], entry: dict[str, Any], path: str, kind: str) -> Any:
+    try:
+        return model_type.model_validate(entry)
+    except ValidationError as exc:
+        raise CatalogError(f"{path}: {kind}[id={entry['id']}].{_describe(exc, model_type)}") from None
+
+
+def _describe(exc: ValidationError, model_type: type[BaseModel]) -> str:
+    """One line for the first error: field path and what is wrong, with allowed values or suggestions."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    where = ".".join(loc) if loc else "(entry)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model_type, loc[:-1])
+        return f"{where}: unknown field{_suggest(loc[-1], allowed)}; allowed: {', '.join(allowed)}"
+    if err["type"] == "missing":
+        return f"{where}: required field is missing"
+    # unit and range messages name the sub-field ('value: ...'): join it to the path
+    head, sep, rest = msg.partition(": ")
+    if sep and head in ("value", "low", "high") or head.startswith("alternatives["):
+        return f"{where}.{head}: {rest}"
+    return f"{where}: {msg}"
+
+
+def _allowed_fields(model_type: type[BaseModel], loc: list[str]) -> list[str]:
+    current: Any = model_type
+    for part in loc:
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            break
+        annotation = info.annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+    return list(getattr(current, "model_fields", {}))
+
+
+def _suggest(name: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+    return f" '{name}' (did you mean '{close[0]}'?)" if close else f" '{name}'"
+
+
+def _check_references(catalog: Catalog) -> None:
+    for chip in catalog.chips.values():
+        if chip.system not in catalog.systems:
+            where = catalog.origin("chips", chip.id)
+            raise CatalogError(
+                f"{where}: chips[id={chip.id}].system: {UnknownEntryError('system', chip.system, catalog.systems)}"
+            )
+    for system in catalog.systems.values():
+        if system.chip not in catalog.chips:
+            where = catalog.origin("systems", system.id)
+            raise CatalogError(
+                f"{where}: systems[id={system.id}].chip: {UnknownEntryError('chip', system.chip, catalog.chips)}"
+            )

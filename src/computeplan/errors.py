@@ -1,0 +1,60 @@
+"""Exceptions raised by computeplan.
+
+Every error a user can cause derives from :class:`ComputeplanError`; the CLI turns those into a one-line
+message and exit code 2. Anything else is a bug and keeps its traceback.
+
+    ComputeplanError
+    ├── CatalogError          a catalog file or entry is malformed (names file, entry and field)
+    │   └── UnknownEntryError an id is not in the catalog (suggests close matches)
+    ├── UnitError             a quantity string has a unit of the wrong kind or cannot be parsed
+    ├── InvalidLayout         a parallel layout cannot run (does not divide, does not fit)
+    ├── Infeasible            a plan's constraints cannot all be met
+    └── ScenarioError         a scenario file is malformed
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ComputeplanError(Exception):
+    """Base class of all errors a user can cause; the message is one line meant for that user."""
+
+
+class CatalogError(ComputeplanError):
+    """A catalog file or entry is malformed."""
+
+
+class UnknownEntryError(CatalogError, KeyError):
+    """An id is not in the catalog."""
+
+    def __init__(self, kind: str, entry_id: str, known: Iterable[str]) -> None:
+        self.kind = kind
+        self.entry_id = entry_id
+        self.known = sorted(known)
+        close = difflib.get_close_matches(entry_id, self.known, n=3, cutoff=0.5)
+        if close:
+            hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        else:
+            hint = f"known {kind}s: {', '.join(self.known)}"
+        super().__init__(f"unknown {kind} '{entry_id}': {hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class UnitError(ComputeplanError, ValueError):
+    """A quantity cannot be parsed, or its unit is of the wrong kind."""
+
+
+class InvalidLayout(ComputeplanError):
+    """A parallel layout cannot run on the given cluster."""
+
+
+class Infeasible(ComputeplanError):
+    """A plan's constraints cannot all be met."""
+
+
+class ScenarioError(ComputeplanError):
+    """A scenario file is malformed."""

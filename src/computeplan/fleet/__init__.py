@@ -1,0 +1,1 @@
+"""Multi-year fleet planning as a linear program (HiGHS). Built by the fleet-planner issue."""

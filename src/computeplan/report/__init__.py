@@ -1,0 +1,1 @@
+"""Presentation only: tables, charts and the HTML report. No math here."""

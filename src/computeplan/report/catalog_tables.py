@@ -1,0 +1,135 @@
+"""Tables and JSON for catalog entries. Presentation only: numbers come from the catalog and workload specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from computeplan.catalog.loader import Catalog
+from computeplan.catalog.schema import ChipEntry, Confidence, ModelEntry, Sourced, SystemEntry
+from computeplan.units import Dimension, format_quantity
+from computeplan.workload import TransformerSpec
+
+_MARK = {Confidence.SPEC: "", Confidence.ANNOUNCED: "†", Confidence.ESTIMATE: "~"}
+LEGEND = "† announced (vendor claim, unshipped or unverified)   ~ estimate (third party or computeplan; see `show`)"
+
+
+def _console() -> Console:
+    """A console that never truncates table cells when output is piped (rich assumes 80 columns there)."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    return console
+
+
+def _num(q: Sourced | None, scale: float, fmt: str = "{:,.0f}") -> str:
+    if q is None:
+        return "-"
+    return fmt.format(q.value / scale) + _MARK[q.confidence]
+
+
+def entry_json(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | ModelEntry) -> dict[str, Any]:
+    """An entry as JSON (SI values, with sources), plus the file it came from and derived figures."""
+    data: dict[str, Any] = {"kind": kind[:-1], **entry.model_dump(mode="json", exclude_none=True)}
+    data["origin"] = catalog.origin(kind, entry.id)
+    if isinstance(entry, ModelEntry):
+        spec = TransformerSpec.from_entry(entry)
+        data["computed_params"] = spec.param_count()
+        data["computed_active_params"] = spec.param_count(active_only=True)
+    return data
+
+
+def print_chips(catalog: Catalog) -> None:
+    table = Table(title="Chips (dense peak per chip; bandwidths per direction)", title_justify="left")
+    for col in ("id", "vendor", "year", "bf16 TFLOP/s", "fp8", "fp4", "HBM GB", "HBM TB/s", "power W",
+                "scale-up GB/s", "domain", "scale-out Gb/s", "$/chip-h", "status"):
+        table.add_column(col, justify="left" if col in ("id", "vendor", "status") else "right")
+    for c in catalog.chips.values():
+        table.add_row(
+            c.id, c.vendor.split(" ")[0], _num(c.year_available, 1, "{:.0f}"),
+            _num(c.bf16_flops_per_s, 1e12), _num(c.fp8_flops_per_s, 1e12), _num(c.fp4_flops_per_s, 1e12),
+            _num(c.hbm_bytes, 1e9), _num(c.hbm_bytes_per_s, 1e12, "{:.2f}"), _num(c.power_w, 1),
+            _num(c.scaleup_bytes_per_s, 1e9), _num(c.scaleup_domain_chips, 1),
+            _num(c.scaleout_bytes_per_s, 1e9 / 8), _num(c.price_usd_per_hour, 1, "{:.2f}"), c.status.value,
+        )
+    console = _console()
+    console.print(table)
+    console.print(LEGEND)
+
+
+def print_systems(catalog: Catalog) -> None:
+    table = Table(title="Systems (per chip, per direction)", title_justify="left")
+    for col in ("id", "chip", "domain", "scale-up", "GB/s", "latency us", "scale-out", "Gb/s", "latency us",
+                "host W/chip"):
+        table.add_column(col, justify="left" if col in ("id", "chip", "scale-up", "scale-out") else "right")
+    for s in catalog.systems.values():
+        chip = catalog.chip(s.chip)
+        up = s.scaleup_bytes_per_s or chip.scaleup_bytes_per_s
+        out = s.scaleout_bytes_per_s or chip.scaleout_bytes_per_s
+        table.add_row(
+            s.id, s.chip, _num(s.scaleup_domain_chips, 1), s.scaleup_topology.value, _num(up, 1e9),
+            _num(s.scaleup_latency_s, 1e-6, "{:.1f}"), s.scaleout_topology.value, _num(out, 1e9 / 8),
+            _num(s.scaleout_latency_s, 1e-6, "{:.1f}"), _num(s.host_power_w_per_chip, 1),
+        )
+    console = _console()
+    console.print(table)
+    console.print(LEGEND)
+
+
+def print_models(catalog: Catalog) -> None:
+    table = Table(title="Models (parameters computed from the architecture)", title_justify="left")
+    for col in ("id", "L", "D", "heads/kv", "F", "mlp", "V", "T", "attention", "experts", "params",
+                "active", "stated"):
+        table.add_column(col, justify="left" if col in ("id", "mlp", "attention") else "right")
+    for m in catalog.models.values():
+        spec = TransformerSpec.from_entry(m)
+        experts = f"{m.moe.experts}/top-{m.moe.top_k}" + (f"+{m.moe.shared_experts}" if m.moe.shared_experts else "") \
+            if m.moe else "-"
+        stated = f"{m.stated_params / 1e9:,.1f}B" if m.stated_params else "-"
+        table.add_row(
+            m.id, str(m.layers), f"{m.hidden:,}", f"{m.heads}/{m.kv_heads}", f"{m.ffn_hidden:,}", m.mlp,
+            f"{m.vocab:,}", f"{m.seq_len:,}", m.attention.value, experts,
+            f"{spec.param_count() / 1e9:,.1f}B", f"{spec.param_count(active_only=True) / 1e9:,.1f}B", stated,
+        )
+    _console().print(table)
+
+
+def print_entry(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | ModelEntry) -> None:
+    console = _console()
+    console.print(f"[bold]{entry.name}[/bold]  ({kind[:-1]} '{entry.id}', from {catalog.origin(kind, entry.id)})")
+    if isinstance(entry, ModelEntry):
+        _print_model(console, entry)
+        return
+    table = Table(show_header=True, header_style="bold")
+    for col in ("field", "value", "confidence", "date", "source"):
+        table.add_column(col, overflow="fold")
+    for name, value in entry:
+        if isinstance(value, Sourced):
+            table.add_row(name, value.human(), value.confidence.value, value.date, value.source)
+            if value.note:
+                table.add_row("", f"[dim]{value.note}[/dim]", "", "", "")
+            for alt in value.alternatives:
+                table.add_row("", f"alt: {format_quantity(alt.value, value.dimension)}", alt.confidence.value,
+                              alt.date, alt.source)
+        elif value is not None and name not in ("id", "name"):
+            table.add_row(name, str(getattr(value, "value", value)), "", "", "")
+    console.print(table)
+
+
+def _print_model(console: Console, m: ModelEntry) -> None:
+    spec = TransformerSpec.from_entry(m)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for name, value in m:
+        if value is None or name in ("id", "name"):
+            continue
+        if hasattr(value, "model_dump"):
+            value = ", ".join(f"{k}={v}" for k, v in value.model_dump().items())
+        table.add_row(name, str(getattr(value, "value", value)))
+    table.add_row("computed params", format_quantity(spec.param_count(), Dimension.COUNT, digits=4))
+    table.add_row("computed active params",
+                  format_quantity(spec.param_count(active_only=True), Dimension.COUNT, digits=4))
+    console.print(table)

@@ -1,0 +1,135 @@
+"""A transformer's architecture in the fixed notation of docs/notation.md, and its parameter counts.
+
+Symbols: L layers, D model width, N query heads, K key/value heads, H head dimension, F dense FFN width,
+V vocabulary, T sequence length, E routed experts, k experts per token, F_e expert FFN width, S shared experts.
+Counts exclude biases (GPT-3 has them: +0.1%) and include RMS/LayerNorm weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from computeplan.catalog.schema import ModelEntry
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransformerSpec:
+    """Architecture of a decoder-only transformer (dense or MoE; MHA, GQA or MLA)."""
+
+    name: str
+    layers: int  # L
+    hidden: int  # D
+    heads: int  # N
+    kv_heads: int  # K
+    head_dim: int  # H
+    ffn_hidden: int  # F
+    gated_mlp: bool  # SwiGLU (three matrices) vs GELU (two)
+    vocab: int  # V
+    seq_len: int  # T
+    tied_embeddings: bool = False
+    # multi-head latent attention (DeepSeek-V2/V3); all zero for MHA/GQA
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    # mixture of experts; experts == 0 means dense
+    experts: int = 0  # E
+    top_k: int = 0  # k
+    expert_ffn_hidden: int = 0  # F_e
+    shared_experts: int = 0  # S
+    dense_layers: int = 0  # leading layers with a dense FFN
+    mtp_modules: int = 0
+
+    @classmethod
+    def from_entry(cls, entry: ModelEntry) -> TransformerSpec:
+        mla, moe = entry.mla, entry.moe
+        return cls(
+            name=entry.id,
+            layers=entry.layers,
+            hidden=entry.hidden,
+            heads=entry.heads,
+            kv_heads=entry.kv_heads,
+            head_dim=entry.head_dim,
+            ffn_hidden=entry.ffn_hidden,
+            gated_mlp=entry.mlp == "swiglu",
+            vocab=entry.vocab,
+            seq_len=entry.seq_len,
+            tied_embeddings=entry.tied_embeddings,
+            q_lora_rank=mla.q_lora_rank if mla else 0,
+            kv_lora_rank=mla.kv_lora_rank if mla else 0,
+            qk_nope_head_dim=mla.qk_nope_head_dim if mla else 0,
+            qk_rope_head_dim=mla.qk_rope_head_dim if mla else 0,
+            v_head_dim=mla.v_head_dim if mla else 0,
+            experts=moe.experts if moe else 0,
+            top_k=moe.top_k if moe else 0,
+            expert_ffn_hidden=moe.expert_ffn_hidden if moe else 0,
+            shared_experts=moe.shared_experts if moe else 0,
+            dense_layers=moe.dense_layers if moe else 0,
+            mtp_modules=entry.mtp_modules,
+        )
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+    @property
+    def moe_layers(self) -> int:
+        return self.layers - self.dense_layers if self.is_moe else 0
+
+    def attention_params(self) -> int:
+        """Weights of one attention block.
+
+        MHA/GQA: D·N·H (Q) + 2·D·K·H (K, V) + N·H·D (O).
+        MLA (DeepSeek-V2 sec. 2.1): D·r_q + r_q·N·(H_nope + H_rope) + D·(r_kv + H_rope)
+        + r_kv·N·(H_nope + H_v) + N·H_v·D, plus the two low-rank norms r_q + r_kv.
+        """
+        d = self.hidden
+        if self.is_mla:
+            n = self.heads
+            q = d * self.q_lora_rank + self.q_lora_rank * n * (self.qk_nope_head_dim + self.qk_rope_head_dim)
+            kv = d * (self.kv_lora_rank + self.qk_rope_head_dim)
+            kv += self.kv_lora_rank * n * (self.qk_nope_head_dim + self.v_head_dim)
+            out = n * self.v_head_dim * d
+            return q + kv + out + self.q_lora_rank + self.kv_lora_rank
+        q_and_o = 2 * d * self.heads * self.head_dim
+        k_and_v = 2 * d * self.kv_heads * self.head_dim
+        return q_and_o + k_and_v
+
+    def mlp_params(self, width: int) -> int:
+        """Weights of one feed-forward network of the given width: 3·D·F (SwiGLU) or 2·D·F (GELU)."""
+        return (3 if self.gated_mlp else 2) * self.hidden * width
+
+    def router_params(self) -> int:
+        return self.hidden * self.experts
+
+    def embedding_params(self) -> int:
+        """Input embedding plus output projection (V·D each, once when tied) and the final norm."""
+        return self.vocab * self.hidden * (1 if self.tied_embeddings else 2) + self.hidden
+
+    def layer_params(self, moe_layer: bool, *, active_only: bool = False) -> int:
+        """Weights of one block (attention, FFN, two norms); ``active_only`` counts the experts a token uses."""
+        norms = 2 * self.hidden
+        if not moe_layer:
+            return self.attention_params() + self.mlp_params(self.ffn_hidden) + norms
+        routed = self.top_k if active_only else self.experts
+        ffn = (routed + self.shared_experts) * self.mlp_params(self.expert_ffn_hidden) + self.router_params()
+        return self.attention_params() + ffn + norms
+
+    def param_count(self, *, active_only: bool = False) -> int:
+        """Total parameters (or parameters active per token) of the main model, MTP modules excluded."""
+        dense_blocks = self.layers - self.moe_layers
+        total = dense_blocks * self.layer_params(False)
+        total += self.moe_layers * self.layer_params(True, active_only=active_only)
+        return total + self.embedding_params()
+
+    def mtp_params(self) -> int:
+        """Multi-token-prediction modules: one block each plus a 2D->D projection and two norms."""
+        block = self.layer_params(self.is_moe)
+        return self.mtp_modules * (block + 2 * self.hidden * self.hidden + 2 * self.hidden)
