@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-from enum import Enum
+from enum import StrEnum
 
 from computeplan.errors import UnitError
 
-KILO, MEGA, GIGA, TERA, PETA, EXA = 1e3, 1e6, 1e9, 1e12, 1e15, 1e18
+KILO, MEGA, GIGA, TERA, PETA, EXA, ZETTA = 1e3, 1e6, 1e9, 1e12, 1e15, 1e18, 1e21
 KIB, MIB, GIB, TIB = 2.0**10, 2.0**20, 2.0**30, 2.0**40
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
@@ -26,7 +26,7 @@ SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
 JOULES_PER_KWH = 3.6e6
 
 
-class Dimension(str, Enum):
+class Dimension(StrEnum):
     """The physical kind of a quantity; each has one SI unit inside computeplan."""
 
     COUNT = "count"
@@ -44,12 +44,23 @@ class Dimension(str, Enum):
     YEAR = "year"
 
 
-_DECIMAL = {"": 1.0, "k": KILO, "K": KILO, "M": MEGA, "G": GIGA, "T": TERA, "P": PETA, "E": EXA}
+_DECIMAL = {"": 1.0, "k": KILO, "K": KILO, "M": MEGA, "G": GIGA, "T": TERA, "P": PETA, "E": EXA, "Z": ZETTA}
 _BINARY = {"Ki": KIB, "Mi": MIB, "Gi": GIB, "Ti": TIB}
 _COUNT_SUFFIX = {"": 1.0, "k": KILO, "K": KILO, "M": MEGA, "B": GIGA, "G": GIGA, "T": TERA, "P": PETA}
-_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60.0, "h": SECONDS_PER_HOUR,
-         "day": SECONDS_PER_DAY, "days": SECONDS_PER_DAY, "d": SECONDS_PER_DAY, "year": SECONDS_PER_YEAR,
-         "years": SECONDS_PER_YEAR}
+_TIME = {
+    "s": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ns": 1e-9,
+    "min": 60.0,
+    "h": SECONDS_PER_HOUR,
+    "day": SECONDS_PER_DAY,
+    "days": SECONDS_PER_DAY,
+    "d": SECONDS_PER_DAY,
+    "year": SECONDS_PER_YEAR,
+    "years": SECONDS_PER_YEAR,
+}
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$")
@@ -124,7 +135,7 @@ def _money_scale(unit: str, dim: Dimension) -> float | None:
         return None
     for cur in ("USD", "$"):
         if unit.startswith(cur):
-            unit = unit[len(cur):]
+            unit = unit[len(cur) :]
         elif unit.endswith(cur):
             unit = unit[: -len(cur)]
     return _COUNT_SUFFIX.get(unit)
@@ -202,8 +213,14 @@ def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
         scaled = value / base**exp
         return f"{scaled:.{digits}g} {_PREFIXES[exp]}{unit}"
     if dim is Dimension.SECONDS:
-        for unit, scale in (("days", SECONDS_PER_DAY), ("h", SECONDS_PER_HOUR), ("min", 60.0), ("s", 1.0),
-                            ("ms", 1e-3), ("us", 1e-6)):
+        for unit, scale in (
+            ("days", SECONDS_PER_DAY),
+            ("h", SECONDS_PER_HOUR),
+            ("min", 60.0),
+            ("s", 1.0),
+            ("ms", 1e-3),
+            ("us", 1e-6),
+        ):
             if abs(value) >= scale or scale == 1e-6:
                 return f"{value / scale:.{digits}g} {unit}"
     if dim is Dimension.USD:

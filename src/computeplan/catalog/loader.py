@@ -139,8 +139,9 @@ def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
         raise CatalogError(f"{path}: expected a mapping with keys {', '.join(KINDS)}, got {type(doc).__name__}")
     for key in doc:
         if key not in KINDS:
-            raise CatalogError(f"{path}: unknown top-level key '{key}'{_suggest(str(key), KINDS)}; allowed: "
-                               f"{', '.join(KINDS)}")
+            raise CatalogError(
+                f"{path}: unknown top-level key '{key}'{_suggest(str(key), KINDS)}; allowed: {', '.join(KINDS)}"
+            )
     for kind in KINDS:
         entries = doc.get(kind) or []
         if not isinstance(entries, list):
@@ -175,7 +176,7 @@ def _describe(exc: ValidationError, model_type: type[BaseModel]) -> str:
         return f"{where}: required field is missing"
     # unit and range messages name the sub-field ('value: ...'): join it to the path
     head, sep, rest = msg.partition(": ")
-    if sep and head in ("value", "low", "high") or head.startswith("alternatives["):
+    if (sep and head in ("value", "low", "high")) or head.startswith("alternatives["):
         return f"{where}.{head}: {rest}"
     return f"{where}: {msg}"
 

@@ -9,7 +9,7 @@ the value is converted to SI once, here, at load. Every number of a chip or a sy
 from __future__ import annotations
 
 import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -27,7 +27,7 @@ def _date_text(value: Any) -> Any:
 DateText = Annotated[str, BeforeValidator(_date_text), Field(min_length=1)]
 
 
-class Confidence(str, Enum):
+class Confidence(StrEnum):
     """How far a number can be trusted."""
 
     SPEC = "spec"  # vendor datasheet, documentation or price list
@@ -64,7 +64,10 @@ class Sourced(_Strict):
     high: float | None = Field(default=None, description="upper end of the plausible range (SI)")
     source: str = Field(min_length=1, description="URL (and table/page) the figure comes from")
     date: DateText = Field(description="publication date of the source, or 'n.d.'")
-    confidence: Confidence
+    confidence: Confidence = Field(
+        description="spec (datasheet, docs, price list), announced (vendor claim) or "
+        "estimate (third party, or computeplan's own with its basis in the note)"
+    )
     note: str | None = Field(default=None, description="caveats, arithmetic of derived figures")
     alternatives: tuple[Observation, ...] = Field(default=(), description="conflicting readings")
 
@@ -157,7 +160,7 @@ class SourcedYear(Sourced):
         return v
 
 
-class ChipStatus(str, Enum):
+class ChipStatus(StrEnum):
     SHIPPING = "shipping"  # generally available; figures can be checked against datasheets
     ANNOUNCED = "announced"  # announced, not shipping in volume: figures are projections with ranges
 
@@ -169,11 +172,14 @@ class ChipEntry(_Strict):
 
     id: str = Field(pattern=ID_PATTERN, description="short catalog id, e.g. 'h100-sxm'")
     name: str = Field(min_length=1, description="full product name")
-    vendor: str = Field(min_length=1)
+    vendor: str = Field(min_length=1, description="company that sells the chip")
     family: str = Field(
-        pattern=ID_PATTERN, description="architecture family; performance-model calibration is shared within it"
+        pattern=ID_PATTERN,
+        description="architecture family; performance-model calibration is shared within it",
     )
-    status: ChipStatus
+    status: ChipStatus = Field(
+        description="shipping, or announced (unshipped: every figure is a projection with a range)"
+    )
     system: str = Field(pattern=ID_PATTERN, description="id of the system this chip is usually deployed in")
     year_available: SourcedYear = Field(description="first year of general availability [year]")
     bf16_flops_per_s: SourcedFlops = Field(description="dense bf16 matmul peak [FLOP/s]")
@@ -195,7 +201,7 @@ class ChipEntry(_Strict):
     purchase_usd: SourcedUsd | None = Field(
         default=None, description="purchase price per chip incl. its share of the server [USD]"
     )
-    notes: str | None = None
+    notes: str | None = Field(default=None, description="free text: caveats, variants")
 
     def sourced_fields(self) -> dict[str, Sourced]:
         """Every sourced number of this entry, by field name."""
@@ -210,7 +216,7 @@ class ChipEntry(_Strict):
         return self
 
 
-class Topology(str, Enum):
+class Topology(StrEnum):
     SWITCH = "switch"  # all-to-all through switches (NVSwitch, NeuronSwitch, fat tree)
     FULL_MESH = "full-mesh"  # point-to-point links between every pair (AMD xGMI, Gaudi RoCE)
     RING = "ring"
@@ -228,12 +234,12 @@ class SystemEntry(_Strict):
     name: str = Field(min_length=1)
     chip: str = Field(pattern=ID_PATTERN, description="catalog id of the chip this system holds")
     scaleup_domain_chips: SourcedCount = Field(description="chips in one scale-up domain [chips]")
-    scaleup_topology: Topology
+    scaleup_topology: Topology = Field(description="how the scale-up domain is wired")
     scaleup_bytes_per_s: SourcedBandwidth | None = Field(
         default=None, description="per-chip scale-up bandwidth per direction; absent = the chip's figure"
     )
     scaleup_latency_s: SourcedSeconds = Field(description="one-hop latency of a scale-up collective step [s]")
-    scaleout_topology: Topology
+    scaleout_topology: Topology = Field(description="how scale-up domains are joined")
     scaleout_bytes_per_s: SourcedBandwidth | None = Field(
         default=None, description="per-chip scale-out bandwidth per direction; absent = the chip's figure"
     )
@@ -248,7 +254,7 @@ class SystemEntry(_Strict):
         return {k: v for k, v in self if isinstance(v, Sourced)}
 
 
-class AttentionKind(str, Enum):
+class AttentionKind(StrEnum):
     MHA = "mha"  # multi-head attention, kv_heads == heads
     GQA = "gqa"  # grouped-query attention, kv_heads < heads
     MLA = "mla"  # multi-head latent attention (DeepSeek-V2/V3)
@@ -289,7 +295,7 @@ class ModelEntry(_Strict):
     name: str = Field(min_length=1)
     source: str = Field(min_length=1, description="paper or config file the architecture comes from")
     date: DateText
-    confidence: Confidence = Confidence.SPEC
+    confidence: Confidence = Field(default=Confidence.SPEC, description="of the architecture as a whole")
     layers: int = Field(gt=0, description="transformer blocks L")
     hidden: int = Field(gt=0, description="model width D")
     heads: int = Field(gt=0, description="query heads N")
@@ -300,7 +306,7 @@ class ModelEntry(_Strict):
     vocab: int = Field(gt=0, description="vocabulary size V")
     seq_len: int = Field(gt=0, description="training context length T")
     tied_embeddings: bool = False
-    attention: AttentionKind
+    attention: AttentionKind = Field(description="mha, gqa or mla (then an 'mla' block is required)")
     mla: MlaSpec | None = None
     moe: MoeSpec | None = None
     mtp_modules: int = Field(default=0, ge=0, description="multi-token-prediction modules (DeepSeek-V3: 1)")

@@ -43,16 +43,39 @@ def entry_json(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | Mod
 
 def print_chips(catalog: Catalog) -> None:
     table = Table(title="Chips (dense peak per chip; bandwidths per direction)", title_justify="left")
-    for col in ("id", "vendor", "year", "bf16 TFLOP/s", "fp8", "fp4", "HBM GB", "HBM TB/s", "power W",
-                "scale-up GB/s", "domain", "scale-out Gb/s", "$/chip-h", "status"):
+    for col in (
+        "id",
+        "vendor",
+        "year",
+        "bf16 TFLOP/s",
+        "fp8",
+        "fp4",
+        "HBM GB",
+        "HBM TB/s",
+        "power W",
+        "scale-up GB/s",
+        "domain",
+        "scale-out Gb/s",
+        "$/chip-h",
+        "status",
+    ):
         table.add_column(col, justify="left" if col in ("id", "vendor", "status") else "right")
     for c in catalog.chips.values():
         table.add_row(
-            c.id, c.vendor.split(" ")[0], _num(c.year_available, 1, "{:.0f}"),
-            _num(c.bf16_flops_per_s, 1e12), _num(c.fp8_flops_per_s, 1e12), _num(c.fp4_flops_per_s, 1e12),
-            _num(c.hbm_bytes, 1e9), _num(c.hbm_bytes_per_s, 1e12, "{:.2f}"), _num(c.power_w, 1),
-            _num(c.scaleup_bytes_per_s, 1e9), _num(c.scaleup_domain_chips, 1),
-            _num(c.scaleout_bytes_per_s, 1e9 / 8), _num(c.price_usd_per_hour, 1, "{:.2f}"), c.status.value,
+            c.id,
+            c.vendor.split(" ")[0],
+            _num(c.year_available, 1, "{:.0f}"),
+            _num(c.bf16_flops_per_s, 1e12),
+            _num(c.fp8_flops_per_s, 1e12),
+            _num(c.fp4_flops_per_s, 1e12),
+            _num(c.hbm_bytes, 1e9),
+            _num(c.hbm_bytes_per_s, 1e12, "{:.2f}"),
+            _num(c.power_w, 1),
+            _num(c.scaleup_bytes_per_s, 1e9),
+            _num(c.scaleup_domain_chips, 1),
+            _num(c.scaleout_bytes_per_s, 1e9 / 8),
+            _num(c.price_usd_per_hour, 1, "{:.2f}"),
+            c.status.value,
         )
     console = _console()
     console.print(table)
@@ -61,17 +84,34 @@ def print_chips(catalog: Catalog) -> None:
 
 def print_systems(catalog: Catalog) -> None:
     table = Table(title="Systems (per chip, per direction)", title_justify="left")
-    for col in ("id", "chip", "domain", "scale-up", "GB/s", "latency us", "scale-out", "Gb/s", "latency us",
-                "host W/chip"):
+    for col in (
+        "id",
+        "chip",
+        "domain",
+        "scale-up",
+        "GB/s",
+        "latency us",
+        "scale-out",
+        "Gb/s",
+        "latency us",
+        "host W/chip",
+    ):
         table.add_column(col, justify="left" if col in ("id", "chip", "scale-up", "scale-out") else "right")
     for s in catalog.systems.values():
         chip = catalog.chip(s.chip)
         up = s.scaleup_bytes_per_s or chip.scaleup_bytes_per_s
         out = s.scaleout_bytes_per_s or chip.scaleout_bytes_per_s
         table.add_row(
-            s.id, s.chip, _num(s.scaleup_domain_chips, 1), s.scaleup_topology.value, _num(up, 1e9),
-            _num(s.scaleup_latency_s, 1e-6, "{:.1f}"), s.scaleout_topology.value, _num(out, 1e9 / 8),
-            _num(s.scaleout_latency_s, 1e-6, "{:.1f}"), _num(s.host_power_w_per_chip, 1),
+            s.id,
+            s.chip,
+            _num(s.scaleup_domain_chips, 1),
+            s.scaleup_topology.value,
+            _num(up, 1e9),
+            _num(s.scaleup_latency_s, 1e-6, "{:.1f}"),
+            s.scaleout_topology.value,
+            _num(out, 1e9 / 8),
+            _num(s.scaleout_latency_s, 1e-6, "{:.1f}"),
+            _num(s.host_power_w_per_chip, 1),
         )
     console = _console()
     console.print(table)
@@ -80,18 +120,44 @@ def print_systems(catalog: Catalog) -> None:
 
 def print_models(catalog: Catalog) -> None:
     table = Table(title="Models (parameters computed from the architecture)", title_justify="left")
-    for col in ("id", "L", "D", "heads/kv", "F", "mlp", "V", "T", "attention", "experts", "params",
-                "active", "stated"):
+    for col in (
+        "id",
+        "L",
+        "D",
+        "heads/kv",
+        "F",
+        "mlp",
+        "V",
+        "T",
+        "attention",
+        "experts",
+        "params",
+        "active",
+        "stated",
+    ):
         table.add_column(col, justify="left" if col in ("id", "mlp", "attention") else "right")
     for m in catalog.models.values():
         spec = TransformerSpec.from_entry(m)
-        experts = f"{m.moe.experts}/top-{m.moe.top_k}" + (f"+{m.moe.shared_experts}" if m.moe.shared_experts else "") \
-            if m.moe else "-"
+        experts = (
+            f"{m.moe.experts}/top-{m.moe.top_k}" + (f"+{m.moe.shared_experts}" if m.moe.shared_experts else "")
+            if m.moe
+            else "-"
+        )
         stated = f"{m.stated_params / 1e9:,.1f}B" if m.stated_params else "-"
         table.add_row(
-            m.id, str(m.layers), f"{m.hidden:,}", f"{m.heads}/{m.kv_heads}", f"{m.ffn_hidden:,}", m.mlp,
-            f"{m.vocab:,}", f"{m.seq_len:,}", m.attention.value, experts,
-            f"{spec.param_count() / 1e9:,.1f}B", f"{spec.param_count(active_only=True) / 1e9:,.1f}B", stated,
+            m.id,
+            str(m.layers),
+            f"{m.hidden:,}",
+            f"{m.heads}/{m.kv_heads}",
+            f"{m.ffn_hidden:,}",
+            m.mlp,
+            f"{m.vocab:,}",
+            f"{m.seq_len:,}",
+            m.attention.value,
+            experts,
+            f"{spec.param_count() / 1e9:,.1f}B",
+            f"{spec.param_count(active_only=True) / 1e9:,.1f}B",
+            stated,
         )
     _console().print(table)
 
@@ -111,8 +177,13 @@ def print_entry(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | Mo
             if value.note:
                 table.add_row("", f"[dim]{value.note}[/dim]", "", "", "")
             for alt in value.alternatives:
-                table.add_row("", f"alt: {format_quantity(alt.value, value.dimension)}", alt.confidence.value,
-                              alt.date, alt.source)
+                table.add_row(
+                    "",
+                    f"alt: {format_quantity(alt.value, value.dimension)}",
+                    alt.confidence.value,
+                    alt.date,
+                    alt.source,
+                )
         elif value is not None and name not in ("id", "name"):
             table.add_row(name, str(getattr(value, "value", value)), "", "", "")
     console.print(table)
@@ -130,6 +201,8 @@ def _print_model(console: Console, m: ModelEntry) -> None:
             value = ", ".join(f"{k}={v}" for k, v in value.model_dump().items())
         table.add_row(name, str(getattr(value, "value", value)))
     table.add_row("computed params", format_quantity(spec.param_count(), Dimension.COUNT, digits=4))
-    table.add_row("computed active params",
-                  format_quantity(spec.param_count(active_only=True), Dimension.COUNT, digits=4))
+    table.add_row(
+        "computed active params",
+        format_quantity(spec.param_count(active_only=True), Dimension.COUNT, digits=4),
+    )
     console.print(table)
