@@ -22,6 +22,7 @@ demo: $(VENV)/.installed
 	$(BIN)/computeplan chips
 	$(BIN)/computeplan systems
 	$(BIN)/computeplan models
+	$(BIN)/computeplan facts
 	$(BIN)/computeplan show chip trn2
 
 ## test: lint, type-check and run the whole test suite

@@ -40,6 +40,7 @@ class Dimension(StrEnum):
     USD = "USD"
     USD_PER_HOUR = "USD/h"
     USD_PER_KWH = "USD/kWh"
+    USD_PER_W = "USD/W"
     RATIO = "ratio"
     YEAR = "year"
 
@@ -118,20 +119,25 @@ def _scale(unit: str, dim: Dimension) -> float | None:
         return wh * SECONDS_PER_HOUR if wh is not None else _prefixed(u, "J")
     if dim is Dimension.SECONDS:
         return 1.0 if u == "" else _TIME.get(u)
-    if dim in (Dimension.USD, Dimension.USD_PER_HOUR, Dimension.USD_PER_KWH):
+    if dim in _MONEY:
         return _money_scale(u, dim)
     return None  # pragma: no cover - every Dimension is handled above
 
 
+_MONEY = {Dimension.USD: "", Dimension.USD_PER_HOUR: "/h", Dimension.USD_PER_KWH: "/kWh", Dimension.USD_PER_W: "/W"}
+
+
 def _money_scale(unit: str, dim: Dimension) -> float | None:
-    suffixes = {Dimension.USD: "", Dimension.USD_PER_HOUR: "/h", Dimension.USD_PER_KWH: "/kWh"}
-    tail = suffixes[dim]
+    tail = _MONEY[dim]
     if tail and unit.endswith(tail):
         unit = unit[: -len(tail)]
     elif tail and unit != "":
         if dim is Dimension.USD_PER_KWH and unit.endswith("/MWh"):
             inner = _money_scale(unit[: -len("/MWh")] + "/kWh", dim)
             return inner / 1000 if inner is not None else None
+        if dim is Dimension.USD_PER_W and unit.endswith("/MW"):  # "10.7 MUSD/MW" == 10.7 USD/W
+            inner = _money_scale(unit[: -len("/MW")] + "/W", dim)
+            return inner / 1e6 if inner is not None else None
         return None
     for cur in ("USD", "$"):
         if unit.startswith(cur):
@@ -156,7 +162,7 @@ def parse_quantity(text: str | float | int, dim: Dimension, *, field: str = "val
         value = float(text)
     else:
         raw = str(text).strip()
-        if raw.startswith("$") and dim in (Dimension.USD, Dimension.USD_PER_HOUR, Dimension.USD_PER_KWH):
+        if raw.startswith("$") and dim in _MONEY:
             raw = raw[1:]
         match = _QUANTITY_RE.match(raw)
         if not match:
@@ -184,6 +190,7 @@ _EXAMPLE = {
     Dimension.USD: "'$30000', '2.5 MUSD'",
     Dimension.USD_PER_HOUR: "'3.9 USD/h'",
     Dimension.USD_PER_KWH: "'0.08 USD/kWh', '80 USD/MWh'",
+    Dimension.USD_PER_W: "'10.7 USD/W', '10.7 MUSD/MW'",
     Dimension.RATIO: "1.2, '85%'",
     Dimension.YEAR: "2025",
 }
@@ -214,6 +221,7 @@ def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
         return f"{scaled:.{digits}g} {_PREFIXES[exp]}{unit}"
     if dim is Dimension.SECONDS:
         for unit, scale in (
+            ("years", SECONDS_PER_YEAR),
             ("days", SECONDS_PER_DAY),
             ("h", SECONDS_PER_HOUR),
             ("min", 60.0),
@@ -224,11 +232,21 @@ def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
             if abs(value) >= scale or scale == 1e-6:
                 return f"{value / scale:.{digits}g} {unit}"
     if dim is Dimension.USD:
+        for suffix, scale in (("T", TERA), ("B", GIGA), ("M", MEGA)):
+            if abs(value) >= scale:
+                return f"${value / scale:.{digits}g}{suffix}"
         return f"${value:,.0f}" if abs(value) >= 100 else f"${value:.{digits}g}"
+    if dim is Dimension.COUNT:
+        for suffix, scale in (("P", PETA), ("T", TERA), ("B", GIGA), ("M", MEGA), ("k", KILO)):
+            if abs(value) >= scale:
+                return f"{value / scale:.{digits}g}{suffix}"
+        return f"{value:.{digits}g}"
     if dim is Dimension.USD_PER_HOUR:
         return f"${value:.{digits}g}/h"
     if dim is Dimension.USD_PER_KWH:
         return f"${value:.{digits}g}/kWh"
+    if dim is Dimension.USD_PER_W:
+        return f"${value:.{digits}g}/W"
     if dim is Dimension.YEAR:
         return f"{value:.0f}"
     return f"{value:.{digits}g}"

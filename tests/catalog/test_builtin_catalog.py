@@ -123,6 +123,18 @@ def test_every_number_is_sourced_dated_and_rated(builtin):
     assert count > 300
 
 
+def test_every_fact_is_sourced_and_in_si(builtin):
+    facts = builtin.facts
+    assert {"pue-hyperscale", "electricity-us-industrial", "dc-capex-ai", "anthropic-aws-commitment"} <= set(facts)
+    for fact in facts.values():
+        assert fact.source.strip() and fact.date.strip(), fact.id
+    assert facts["electricity-us-industrial"].value == pytest.approx(0.0806)  # USD/kWh from 80.6 USD/MWh
+    assert facts["dc-capex-average"].value == pytest.approx(10.7)  # USD/W from 10.7 MUSD/MW
+    assert facts["anthropic-aws-capacity"].value == pytest.approx(5e9)  # W
+    assert facts["depreciation-life-amazon"].value == pytest.approx(5 * 365.25 * 86400)  # s
+    assert 1.0 < facts["pue-hyperscale"].value < facts["pue-industry-average"].value < 2.0
+
+
 def test_unshipped_chips_give_ranges_and_no_spec_figures(builtin):
     announced = [c for c in builtin.chips.values() if c.status is ChipStatus.ANNOUNCED]
     assert {c.id for c in announced} >= {"trn4", "rubin"}

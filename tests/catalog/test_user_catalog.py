@@ -130,6 +130,36 @@ def test_model_consistency_errors(write_catalog):
     assert "models[id=tiny].mlp" in _error(write_catalog, {"models": [model]})
 
 
+def test_fact_with_unknown_dimension_lists_the_allowed_ones(write_catalog):
+    fact = {
+        "id": "my-pue",
+        "name": "PUE",
+        "dimension": "percent",
+        "value": 1.2,
+        "source": "x",
+        "date": "2026",
+        "confidence": "spec",
+    }
+    message = _error(write_catalog, {"facts": [fact]})
+    assert "facts[id=my-pue].dimension" in message and "'USD/kWh'" in message
+
+
+def test_fact_value_is_parsed_with_its_dimension(write_catalog):
+    fact = {
+        "id": "power-price",
+        "name": "price",
+        "dimension": "USD/kWh",
+        "value": "45 USD/MWh",
+        "source": "x",
+        "date": "2026",
+        "confidence": "spec",
+    }
+    catalog = load_catalog([write_catalog({"facts": [fact]})], use_env=False)
+    assert catalog.fact("power-price").value == pytest.approx(0.045)
+    fact["value"] = "45 GW"
+    assert "facts[id=power-price].value: unit 'GW'" in _error(write_catalog, {"facts": [fact]})
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
@@ -164,3 +194,11 @@ def test_user_files_are_never_written(write_catalog):
     before = {p: p.read_bytes() for p in directory.iterdir()}
     load_catalog([directory], use_env=False)
     assert {p: p.read_bytes() for p in directory.iterdir()} == before
+
+
+def test_an_edited_file_is_read_again(write_catalog):
+    directory = write_catalog({"chips": [H100_PRICE]})
+    assert load_catalog([directory], use_env=False).chip("h100-sxm").price_usd_per_hour.value == pytest.approx(2.1)
+    cheaper = {**H100_PRICE, "price_usd_per_hour": {**H100_PRICE["price_usd_per_hour"], "value": "1.50 USD/h"}}
+    write_catalog({"chips": [cheaper]})
+    assert load_catalog([directory], use_env=False).chip("h100-sxm").price_usd_per_hour.value == pytest.approx(1.5)

@@ -12,7 +12,7 @@ import yaml
 from computeplan.cli import main
 from tests.catalog.test_builtin_catalog import SCHEMA_CHIP_IDS, SCHEMA_MODEL_IDS
 
-COMMANDS = ["chips", "systems", "models", "show"]
+COMMANDS = ["chips", "systems", "models", "facts", "show"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -65,6 +65,13 @@ def test_tables_render(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == 0 and err == ""
     assert len(out.splitlines()) > 5
+
+
+def test_facts_json(capsys):
+    code, out, _ = run(capsys, "facts", "--json")
+    facts = {f["id"]: f for f in json.loads(out)}
+    assert code == 0 and facts["anthropic-aws-capacity"]["value"] == pytest.approx(5e9)
+    assert facts["anthropic-aws-capacity"]["dimension"] == "W"
 
 
 def test_tables_mark_estimates_and_announcements(capsys):

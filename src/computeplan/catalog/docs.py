@@ -5,13 +5,15 @@ Run ``python -m computeplan.catalog.docs > docs/catalog.md`` (``make docs``); a 
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from typing import Any
 
 from pydantic import BaseModel
 
-from computeplan.catalog.schema import ChipEntry, MlaSpec, ModelEntry, MoeSpec, Sourced, SystemEntry
+from computeplan.catalog.schema import ChipEntry, FactEntry, MlaSpec, ModelEntry, MoeSpec, Sourced, SystemEntry
+from computeplan.units import Dimension
 
 _INTRO = """\
 # Catalog format
@@ -21,7 +23,7 @@ _INTRO = """\
 The catalog is YAML shipped in `src/computeplan/catalog/data/` (`chips.yaml`, `systems.yaml`, `models.yaml`).
 Add or override entries with your own files: `computeplan --catalog DIR ...` or the `COMPUTEPLAN_CATALOG`
 environment variable (several directories separated by `:`). Each `*.yaml` file there may hold the top-level
-lists `chips:`, `systems:` and `models:`. An entry whose `id` already exists overrides it field by field, so a
+lists `chips:`, `systems:`, `models:` and `facts:`. An entry whose `id` already exists overrides it field by field, so a
 user file may carry only what it changes:
 
 ```yaml
@@ -76,14 +78,16 @@ def render_catalog_schema() -> str:
     sections = [
         _INTRO,
         "### Fields of a sourced number\n\n" + _table(Sourced),
-        "\n\n## Chips (`chips:`)\n\n" + (ChipEntry.__doc__ or "") + "\n\n" + _table(ChipEntry),
-        "\n\n## Systems (`systems:`)\n\n" + (SystemEntry.__doc__ or "") + "\n\n" + _table(SystemEntry),
+        "\n\n## Chips (`chips:`)\n\n" + inspect.cleandoc(ChipEntry.__doc__ or "") + "\n\n" + _table(ChipEntry),
+        "\n\n## Systems (`systems:`)\n\n" + inspect.cleandoc(SystemEntry.__doc__ or "") + "\n\n" + _table(SystemEntry),
         "\n\n## Models (`models:`)\n\n"
-        + (ModelEntry.__doc__ or "")
+        + inspect.cleandoc(ModelEntry.__doc__ or "")
         + " Architecture numbers are plain integers; the entry's `source`, `date` and `confidence` cover them.\n\n"
         + _table(ModelEntry),
         "\n\n### `mla` block\n\n" + _table(MlaSpec),
         "\n\n### `moe` block\n\n" + _table(MoeSpec),
+        "\n\n## Facts (`facts:`)\n\n" + inspect.cleandoc(FactEntry.__doc__ or "") + "\n\n" + _table(FactEntry),
+        "\n\nDimensions: " + ", ".join(f"`{d.value}`" for d in Dimension) + ".",
     ]
     return "".join(sections) + "\n"
 

@@ -2,7 +2,7 @@
 
 User directories come from ``--catalog DIR`` or the ``COMPUTEPLAN_CATALOG`` environment variable (several
 directories separated by ``os.pathsep``). Each ``*.yaml`` file there may hold top-level lists ``chips:``,
-``systems:`` and ``models:``. An entry whose ``id`` already exists overrides that entry field by field: a
+``systems:``, ``models:`` and ``facts:``. An entry whose ``id`` already exists overrides that entry field by field: a
 user file may carry only the fields it changes.
 """
 
@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from computeplan.catalog.schema import ENTRY_TYPES, ChipEntry, ModelEntry, SystemEntry
+from computeplan.catalog.schema import ENTRY_TYPES, CatalogEntry, ChipEntry, FactEntry, ModelEntry, SystemEntry
 from computeplan.errors import CatalogError, UnknownEntryError
 
 ENV_VAR = "COMPUTEPLAN_CATALOG"
-KINDS = ("chips", "systems", "models")
+KINDS = ("chips", "systems", "models", "facts")
 T = TypeVar("T")
 
 
@@ -35,6 +35,7 @@ class Catalog:
     chips: Mapping[str, ChipEntry]
     systems: Mapping[str, SystemEntry]
     models: Mapping[str, ModelEntry]
+    facts: Mapping[str, FactEntry] = field(default_factory=dict)
     origins: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def chip(self, chip_id: str) -> ChipEntry:
@@ -46,12 +47,15 @@ class Catalog:
     def model(self, model_id: str) -> ModelEntry:
         return _lookup(self.models, "model", model_id)
 
-    def entry(self, kind: str, entry_id: str) -> ChipEntry | SystemEntry | ModelEntry:
-        """Look up by kind ('chip', 'system' or 'model', singular or plural)."""
+    def fact(self, fact_id: str) -> FactEntry:
+        return _lookup(self.facts, "fact", fact_id)
+
+    def entry(self, kind: str, entry_id: str) -> CatalogEntry:
+        """Look up by kind ('chip', 'system', 'model' or 'fact', singular or plural)."""
         plural = kind if kind.endswith("s") else kind + "s"
         if plural not in KINDS:
             raise UnknownEntryError("kind", kind, [k[:-1] for k in KINDS])
-        table: Mapping[str, ChipEntry | SystemEntry | ModelEntry] = getattr(self, plural)
+        table: Mapping[str, CatalogEntry] = getattr(self, plural)
         return _lookup(table, plural[:-1], entry_id)
 
     def origin(self, kind: str, entry_id: str) -> str:
@@ -86,18 +90,18 @@ def load_catalog(user_dirs: Sequence[str | Path] | None = None, *, use_env: bool
     dirs = [Path(d) for d in (user_dirs or ())]
     if use_env:
         dirs += user_dirs_from_env()
-    return _load_cached(tuple(str(d.resolve()) if d.exists() else str(d) for d in dirs))
+    files = builtin_files()
+    for directory in dirs:
+        if not directory.is_dir():
+            raise CatalogError(f"{directory}: catalog directory does not exist (from --catalog or ${ENV_VAR})")
+        files += sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    # Keyed on each file's modification time and size, so an edited file is read again.
+    return _load_cached(tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
 
 
 @lru_cache(maxsize=8)
-def _load_cached(dirs: tuple[str, ...]) -> Catalog:
-    files = builtin_files()
-    for d in dirs:
-        path = Path(d)
-        if not path.is_dir():
-            raise CatalogError(f"{d}: catalog directory does not exist (from --catalog or ${ENV_VAR})")
-        files += sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
-    return build_catalog(files)
+def _load_cached(files: tuple[tuple[str, int, int], ...]) -> Catalog:
+    return build_catalog(Path(name) for name, _, _ in files)
 
 
 def build_catalog(files: Iterable[Path]) -> Catalog:
@@ -117,7 +121,11 @@ def build_catalog(files: Iterable[Path]) -> Catalog:
         for entry_id, entry in raw[kind].items():
             validated[kind][entry_id] = _validate(model_type, entry, origins[(kind, entry_id)], kind)
     catalog = Catalog(
-        chips=validated["chips"], systems=validated["systems"], models=validated["models"], origins=origins
+        chips=validated["chips"],
+        systems=validated["systems"],
+        models=validated["models"],
+        facts=validated["facts"],
+        origins=origins,
     )
     _check_references(catalog)
     return catalog
@@ -176,8 +184,8 @@ def _describe(exc: ValidationError, model_type: type[BaseModel]) -> str:
         return f"{where}: required field is missing"
     # unit and range messages name the sub-field ('value: ...'): join it to the path
     head, sep, rest = msg.partition(": ")
-    if (sep and head in ("value", "low", "high")) or head.startswith("alternatives["):
-        return f"{where}.{head}: {rest}"
+    if sep and (head in ("value", "low", "high") or head.startswith("alternatives[")):
+        return f"{where}.{head}: {rest}" if loc else f"{head}: {rest}"
     return f"{where}: {msg}"
 
 

@@ -39,6 +39,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+def _parse_sourced(data: Any, dim: Dimension, allow_zero: bool) -> Any:
+    """Parse ``value``, ``low``, ``high`` and alternatives' values of a sourced mapping into SI floats."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+
+    def parse_one(raw: Any, key: str) -> float:
+        value = parse_quantity(raw, dim, field=key)
+        if value < 0 or (value == 0 and not allow_zero):
+            bound = ">= 0" if allow_zero else "> 0"
+            raise ValueError(f"{key}: must be {bound} {dim.value}, got {raw!r}")
+        return value
+
+    for key in ("value", "low", "high"):
+        if data.get(key) is not None:
+            data[key] = parse_one(data[key], key)
+    alternatives = data.get("alternatives")
+    if isinstance(alternatives, list):
+        parsed = []
+        for i, alt in enumerate(alternatives):
+            if isinstance(alt, dict) and alt.get("value") is not None:
+                alt = {**alt, "value": parse_one(alt["value"], f"alternatives[{i}].value")}
+            parsed.append(alt)
+        data["alternatives"] = parsed
+    return data
+
+
+def _check_range(value: float, low: float | None, high: float | None) -> None:
+    if low is not None and low > value:
+        raise ValueError(f"low ({low:g}) is above value ({value:g})")
+    if high is not None and high < value:
+        raise ValueError(f"high ({high:g}) is below value ({value:g})")
+
+
 class Observation(_Strict):
     """A reading of the same quantity from another source, kept where sources disagree."""
 
@@ -74,37 +108,11 @@ class Sourced(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _parse_units(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for key in ("value", "low", "high"):
-            if data.get(key) is not None:
-                data[key] = cls._parse_one(data[key], key)
-        alternatives = data.get("alternatives")
-        if isinstance(alternatives, list):
-            parsed = []
-            for i, alt in enumerate(alternatives):
-                if isinstance(alt, dict) and alt.get("value") is not None:
-                    alt = {**alt, "value": cls._parse_one(alt["value"], f"alternatives[{i}].value")}
-                parsed.append(alt)
-            data["alternatives"] = parsed
-        return data
-
-    @classmethod
-    def _parse_one(cls, raw: Any, key: str) -> float:
-        value = parse_quantity(raw, cls.dimension, field=key)
-        bad = value < 0 if cls.allow_zero else value <= 0
-        if bad:
-            bound = ">= 0" if cls.allow_zero else "> 0"
-            raise ValueError(f"{key}: must be {bound} {cls.dimension.value}, got {raw!r}")
-        return value
+        return _parse_sourced(data, cls.dimension, cls.allow_zero)
 
     @model_validator(mode="after")
     def _range_holds(self) -> Sourced:
-        if self.low is not None and self.low > self.value:
-            raise ValueError(f"low ({self.low:g}) is above value ({self.value:g})")
-        if self.high is not None and self.high < self.value:
-            raise ValueError(f"high ({self.high:g}) is below value ({self.value:g})")
+        _check_range(self.value, self.low, self.high)
         return self
 
     def human(self) -> str:
@@ -329,8 +337,56 @@ class ModelEntry(_Strict):
         return self
 
 
-ENTRY_TYPES: dict[str, type[ChipEntry] | type[SystemEntry] | type[ModelEntry]] = {
+class FactEntry(_Strict):
+    """A sourced datacenter or market fact (PUE, electricity price, facility capex, depreciation, deal terms).
+
+    Unlike chip fields, each fact names its own dimension; ``value`` is parsed with it.
+    """
+
+    kind: ClassVar[str] = "fact"
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, description="what the number is")
+    dimension: Dimension = Field(description="unit kind of value/low/high; they are SI once loaded")
+    value: float = Field(description="the figure, in the SI unit of its dimension")
+    low: float | None = Field(default=None, description="lower end of the plausible range (SI)")
+    high: float | None = Field(default=None, description="upper end of the plausible range (SI)")
+    source: str = Field(min_length=1, description="URL (and table/page) the figure comes from")
+    date: DateText = Field(description="publication date of the source, or 'n.d.'")
+    confidence: Confidence = Field(description="spec, announced or estimate")
+    note: str | None = Field(default=None, description="caveats, arithmetic of derived figures")
+    alternatives: tuple[Observation, ...] = Field(default=(), description="conflicting readings")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_units(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "dimension" not in data:
+            return data
+        try:
+            dim = Dimension(data["dimension"])
+        except ValueError:
+            return data  # the field validator reports the allowed dimensions
+        return _parse_sourced(data, dim, allow_zero=dim is Dimension.RATIO)
+
+    @model_validator(mode="after")
+    def _range_holds(self) -> FactEntry:
+        _check_range(self.value, self.low, self.high)
+        return self
+
+    def human(self) -> str:
+        text = format_quantity(self.value, self.dimension)
+        if self.low is not None or self.high is not None:
+            lo = format_quantity(self.low if self.low is not None else self.value, self.dimension)
+            hi = format_quantity(self.high if self.high is not None else self.value, self.dimension)
+            text += f" [{lo} .. {hi}]"
+        return text
+
+
+CatalogEntry = ChipEntry | SystemEntry | ModelEntry | FactEntry
+
+ENTRY_TYPES: dict[str, type[ChipEntry] | type[SystemEntry] | type[ModelEntry] | type[FactEntry]] = {
     "chips": ChipEntry,
     "systems": SystemEntry,
     "models": ModelEntry,
+    "facts": FactEntry,
 }

@@ -34,7 +34,7 @@ def _root(
 ) -> None:
     """Plan AI compute from first principles: chips, models, training, serving and fleets.
 
-    Catalog commands: chips, systems, models, show. Every command takes --json.
+    Catalog commands: chips, systems, models, facts, show. Every command takes --json.
     """
 
 
@@ -78,8 +78,21 @@ def models(catalog: CatalogOption = None, json_out: JsonOption = False, debug: D
 
 
 @app.command()
+def facts(catalog: CatalogOption = None, json_out: JsonOption = False, debug: DebugOption = False) -> None:
+    """List datacenter and market facts: PUE, electricity prices, facility capex, depreciation, deal terms."""
+    from computeplan.catalog import load_catalog
+    from computeplan.report import catalog_tables
+
+    cat = load_catalog(catalog)
+    if json_out:
+        print_json([catalog_tables.entry_json(cat, "facts", f) for f in cat.facts.values()])
+    else:
+        catalog_tables.print_facts(cat)
+
+
+@app.command()
 def show(
-    kind: Annotated[str, typer.Argument(help="chip, system or model")],
+    kind: Annotated[str, typer.Argument(help="chip, system, model or fact")],
     entry_id: Annotated[str, typer.Argument(metavar="ID", help="catalog id, e.g. trn2")],
     catalog: CatalogOption = None,
     json_out: JsonOption = False,

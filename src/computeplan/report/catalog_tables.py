@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from computeplan.catalog.loader import Catalog
-from computeplan.catalog.schema import ChipEntry, Confidence, ModelEntry, Sourced, SystemEntry
+from computeplan.catalog.schema import CatalogEntry, Confidence, FactEntry, ModelEntry, Sourced
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload import TransformerSpec
 
@@ -24,13 +24,13 @@ def _console() -> Console:
     return console
 
 
-def _num(q: Sourced | None, scale: float, fmt: str = "{:,.0f}") -> str:
+def _num(q: Sourced | FactEntry | None, scale: float, fmt: str = "{:,.0f}") -> str:
     if q is None:
         return "-"
     return fmt.format(q.value / scale) + _MARK[q.confidence]
 
 
-def entry_json(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | ModelEntry) -> dict[str, Any]:
+def entry_json(catalog: Catalog, kind: str, entry: CatalogEntry) -> dict[str, Any]:
     """An entry as JSON (SI values, with sources), plus the file it came from and derived figures."""
     data: dict[str, Any] = {"kind": kind[:-1], **entry.model_dump(mode="json", exclude_none=True)}
     data["origin"] = catalog.origin(kind, entry.id)
@@ -162,11 +162,30 @@ def print_models(catalog: Catalog) -> None:
     _console().print(table)
 
 
-def print_entry(catalog: Catalog, kind: str, entry: ChipEntry | SystemEntry | ModelEntry) -> None:
+def print_facts(catalog: Catalog) -> None:
+    table = Table(title="Facts (datacenter and market)", title_justify="left")
+    for col in ("id", "value", "name", "date"):
+        table.add_column(col, overflow="fold")
+    for f in catalog.facts.values():
+        table.add_row(f.id, f.human() + _MARK[f.confidence], f.name, f.date)
+    console = _console()
+    console.print(table)
+    console.print(LEGEND)
+
+
+def print_entry(catalog: Catalog, kind: str, entry: CatalogEntry) -> None:
     console = _console()
     console.print(f"[bold]{entry.name}[/bold]  ({kind[:-1]} '{entry.id}', from {catalog.origin(kind, entry.id)})")
     if isinstance(entry, ModelEntry):
         _print_model(console, entry)
+        return
+    if isinstance(entry, FactEntry):
+        console.print(f"{entry.human()}  ({entry.confidence.value}, {entry.date})  {entry.source}")
+        if entry.note:
+            console.print(entry.note)
+        for alt in entry.alternatives:
+            alt_text = format_quantity(alt.value, entry.dimension)
+            console.print(f"alternative: {alt_text} ({alt.confidence.value}, {alt.date}) {alt.source}")
         return
     table = Table(show_header=True, header_style="bold")
     for col in ("field", "value", "confidence", "date", "source"):
