@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit docs bench clean
+.PHONY: demo test lint typecheck unit docs bench calibrate accuracy clean
+
+# Published measured runs (a copy of shared/reference/calibration-training.csv, kept in the repo)
+TRAINING_RUNS = tests/golden/data/calibration-training.csv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +20,17 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## demo: install and run the most useful commands end to end (the catalog, until the planner lands)
+## demo: install and run the most useful commands end to end (catalog and training, until the planner lands)
 demo: $(VENV)/.installed
 	$(BIN)/computeplan chips
 	$(BIN)/computeplan systems
 	$(BIN)/computeplan models
 	$(BIN)/computeplan facts
 	$(BIN)/computeplan show chip trn2
+	$(BIN)/computeplan train --model llama3-405b --chip h100-sxm --chips 16384 --seq 8192 \
+		--global-batch-tokens 16M --tokens 15.6T --top 3
+	$(BIN)/computeplan train --model llama3-405b --chip trn2 --chips 65536 --seq 8192 \
+		--global-batch-tokens 16M --tokens 15.6T
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -45,6 +52,15 @@ docs: $(VENV)/.installed
 ## bench: run the speed benchmarks and print their tables (copy into docs/BENCHMARKS.md)
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python benchmarks/search_training.py
+
+## calibrate: refit the efficiency parameters per chip family on the measured runs (held-out rows excluded)
+calibrate: $(VENV)/.installed
+	$(BIN)/computeplan calibrate $(TRAINING_RUNS) --out src/computeplan/catalog/data/efficiency.yaml
+
+## accuracy: regenerate docs/ACCURACY.md from the measured runs
+accuracy: $(VENV)/.installed
+	$(BIN)/computeplan validate $(TRAINING_RUNS) --markdown > docs/ACCURACY.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

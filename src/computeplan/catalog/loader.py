@@ -72,9 +72,28 @@ def _lookup(table: Mapping[str, T], kind: str, entry_id: str) -> T:
 
 
 def builtin_files() -> list[Path]:
-    """The catalog YAML files shipped inside the package."""
+    """The catalog YAML files shipped inside the package (the calibration table is not a catalog file)."""
     data = resources.files("computeplan.catalog") / "data"
-    return sorted(Path(str(p)) for p in data.iterdir() if p.name.endswith(".yaml"))
+    return sorted(Path(str(p)) for p in data.iterdir() if p.name.endswith(".yaml") and p.name != EFFICIENCY_FILE)
+
+
+EFFICIENCY_FILE = "efficiency.yaml"
+
+
+def load_efficiency_table(path: str | Path | None = None) -> dict[str, Any] | None:
+    """The fitted efficiency parameters per chip family (written by ``computeplan calibrate``), or None."""
+    target = Path(path) if path else Path(str(resources.files("computeplan.catalog") / "data" / EFFICIENCY_FILE))
+    if not target.exists():
+        if path:
+            raise CatalogError(f"{target}: calibration file does not exist")
+        return None
+    try:
+        table = yaml.safe_load(target.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{target}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(table, dict) or "families" not in table:
+        raise CatalogError(f"{target}: expected a mapping with 'families' and 'default'")
+    return table
 
 
 def user_dirs_from_env() -> list[Path]:

@@ -34,7 +34,7 @@ def _root(
 ) -> None:
     """Plan AI compute from first principles: chips, models, training, serving and fleets.
 
-    Catalog commands: chips, systems, models, facts, show. Every command takes --json.
+    Catalog: chips, systems, models, facts, show. Training: train, validate, calibrate. Every command takes --json.
     """
 
 
@@ -109,3 +109,137 @@ def show(
         print_json(catalog_tables.entry_json(cat, plural, entry))
     else:
         catalog_tables.print_entry(cat, plural, entry)
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Option(help="catalog model id (see `computeplan models`) or a model YAML file")],
+    chip: Annotated[str, typer.Option(help="catalog chip id (see `computeplan chips`) or a chip YAML file")],
+    chips: Annotated[int, typer.Option(help="number of chips")],
+    seq: Annotated[int | None, typer.Option(help="sequence length in tokens [default: the model's]")] = None,
+    global_batch: Annotated[int | None, typer.Option(help="sequences per optimizer step")] = None,
+    global_batch_tokens: Annotated[
+        str | None, typer.Option(help="tokens per step, e.g. 16M (rounded to whole sequences) [default: 4M]")
+    ] = None,
+    tokens: Annotated[str | None, typer.Option(help="training tokens, e.g. 15.6T: adds time, energy and cost")] = None,
+    layout: Annotated[
+        str | None, typer.Option(help="price this layout instead of searching, e.g. tp=8,pp=16,cp=2,mb=1,zero=1")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="show the N fastest layouts")] = 1,
+    system: Annotated[str | None, typer.Option(help="system id [default: the chip's usual system]")] = None,
+    no_fp8: Annotated[bool, typer.Option("--no-fp8", help="search bf16 layouts only")] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override an architecture field, e.g. --set layers=64")
+    ] = None,
+    pue: Annotated[
+        float | None, typer.Option(help="power usage effectiveness [default: catalog pue-hyperscale]")
+    ] = None,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Best parallel layout, step time, MFU, memory, and time/energy/cost to train a model on a cluster."""
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+    from computeplan.errors import InvalidLayout
+    from computeplan.units import Dimension, parse_quantity
+
+    overrides = {}
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidLayout(f"--set: expected key=value, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    plan = api.estimate_training(
+        model,
+        chip,
+        chips,
+        seq_len=seq,
+        global_batch=global_batch,
+        global_batch_tokens=parse_quantity(global_batch_tokens, Dimension.COUNT, field="--global-batch-tokens")
+        if global_batch_tokens
+        else None,
+        tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens else None,
+        layout=api.parse_layout(layout) if layout else None,
+        top=top,
+        system=system,
+        allow_fp8=not no_fp8,
+        overrides=overrides,
+        catalog=load_catalog(catalog),
+        pue=pue,
+    )
+    if json_out:
+        print_json(plan.to_dict())
+    else:
+        from computeplan.report import training_tables
+
+        training_tables.print_training(plan)
+
+
+@app.command()
+def validate(
+    path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs in the schema of SCHEMA.md")],
+    markdown: Annotated[bool, typer.Option("--markdown", help="print docs/ACCURACY.md instead of a table")] = False,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Predict each measured run with its own layout and report the error (median and worst)."""
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+
+    report = api.validate_file(path, catalog=load_catalog(catalog))
+    if json_out:
+        print_json(
+            {
+                "rows": [r.to_dict() for r in report.rows],
+                "skipped": [{"id": i, "reason": why} for i, why in report.skipped],
+                "held_out": sorted(report.held_out),
+                "median_abs_error_pct": report.summary["median_abs_error_pct"],
+                "max_abs_error_pct": report.summary["max_abs_error_pct"],
+                "fitted": report.summary_fit,
+                "held_out_summary": report.summary_held_out,
+            }
+        )
+    elif markdown:
+        from computeplan.calibration.report import accuracy_markdown
+        from computeplan.catalog.loader import load_efficiency_table
+
+        text = accuracy_markdown(
+            report.rows, report.held_out, load_efficiency_table(), source=path, command="make accuracy"
+        )
+        typer.echo(text, nl=False)
+    else:
+        from computeplan.report import training_tables
+
+        training_tables.print_validation(report, path)
+
+
+@app.command()
+def calibrate(
+    path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs to fit on (held-out rows excluded)")],
+    out: Annotated[str | None, typer.Option(help="write the table to this YAML file [default: print it]")] = None,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Fit the efficiency parameters of each chip family to measured runs."""
+    import yaml
+
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+
+    table = api.calibrate_file(path, catalog=load_catalog(catalog))
+    table = {"generated_by": f"computeplan calibrate {path}", **table}
+    if json_out:
+        print_json(table)
+        return
+    text = "# Fitted efficiency parameters per chip family (computeplan calibrate); do not edit by hand.\n"
+    text += yaml.safe_dump(table, sort_keys=False)
+    if out:
+        from pathlib import Path
+
+        Path(out).write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text, nl=False)

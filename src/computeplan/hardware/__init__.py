@@ -1,2 +1,5 @@
-"""Typed descriptions of clusters: a chip (SI numbers from the catalog), its network tiers, and a cluster of
-them. Built by the training-model issue; the catalog entries in ``computeplan.catalog`` are its source."""
+"""Typed descriptions of clusters: a chip and its network tiers, in SI units, built from catalog entries."""
+
+from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
+
+__all__ = ["Cluster", "Precision", "cluster_from_catalog"]

@@ -1,0 +1,293 @@
+"""Convenience entry points by catalog id: what the CLI calls, usable from Python as one-liners.
+
+These resolve ids (or YAML files) through the catalog, build the typed specs, and call the pure models.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from computeplan.catalog.loader import Catalog, load_catalog, load_efficiency_table
+from computeplan.catalog.schema import ChipEntry, ModelEntry
+from computeplan.errors import CatalogError, InvalidLayout
+from computeplan.hardware.cluster import Cluster, cluster_from_catalog
+from computeplan.hardware.efficiency import EfficiencyParams, efficiency_for
+from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
+from computeplan.search.training_search import (
+    SearchResult,
+    TrainingEstimate,
+    best_estimates,
+    evaluate_layout,
+    search_layouts,
+)
+from computeplan.workload.transformer import TransformerSpec
+
+DEFAULT_PUE_FACT = "pue-hyperscale"
+
+
+def _entry_from_file(path: Path, kind: str, model: type[Any]) -> Any:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read {kind} file: {exc}") from None
+    if isinstance(doc, dict) and f"{kind}s" in doc:
+        entries = doc[f"{kind}s"]
+        if not isinstance(entries, list) or len(entries) != 1:
+            raise CatalogError(f"{path}: expected exactly one entry under '{kind}s'")
+        doc = entries[0]
+    from computeplan.catalog.loader import _validate
+
+    return _validate(model, doc if isinstance(doc, dict) else {"id": "?"}, str(path), f"{kind}s")
+
+
+def resolve_model(catalog: Catalog, value: str) -> ModelEntry:
+    """A catalog model id, or a YAML file holding one model entry."""
+    path = Path(value)
+    if value.endswith((".yaml", ".yml")) and path.exists():
+        entry: ModelEntry = _entry_from_file(path, "model", ModelEntry)
+        return entry
+    return catalog.model(value)
+
+
+def resolve_chip(catalog: Catalog, value: str) -> Catalog:
+    """The catalog, extended with the chip of a YAML file when ``value`` is one; the chip id is then its id."""
+    path = Path(value)
+    if value.endswith((".yaml", ".yml")) and path.exists():
+        chip: ChipEntry = _entry_from_file(path, "chip", ChipEntry)
+        return Catalog(
+            chips={**catalog.chips, chip.id: chip},
+            systems=catalog.systems,
+            models=catalog.models,
+            facts=catalog.facts,
+            origins={**catalog.origins, ("chips", chip.id): str(path)},
+        )
+    catalog.chip(value)
+    return catalog
+
+
+def chip_id_of(value: str, catalog: Catalog) -> str:
+    path = Path(value)
+    if value.endswith((".yaml", ".yml")) and path.exists():
+        return next(k for (kind, k), origin in catalog.origins.items() if kind == "chips" and origin == str(path))
+    return value
+
+
+SPEC_FIELDS = tuple(f.name for f in fields(TransformerSpec) if f.name != "name")
+
+
+def override_spec(spec: TransformerSpec, overrides: Mapping[str, str]) -> TransformerSpec:
+    """Apply ``--set key=value`` architecture overrides, with suggestions for misspelt keys."""
+    changes: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        if key not in SPEC_FIELDS:
+            close = difflib.get_close_matches(key, SPEC_FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InvalidLayout(f"--set: unknown architecture field '{key}'{hint}; allowed: {', '.join(SPEC_FIELDS)}")
+        current = getattr(spec, key)
+        try:
+            changes[key] = raw.lower() in ("1", "true", "yes") if isinstance(current, bool) else int(raw)
+        except ValueError:
+            raise InvalidLayout(f"--set {key}: expected a whole number, got {raw!r}") from None
+        if not isinstance(current, bool) and changes[key] < 0:
+            raise InvalidLayout(f"--set {key}: must be >= 0, got {raw!r}")
+    return replace(spec, **changes)
+
+
+def parse_layout(text: str) -> dict[str, int]:
+    """``tp=8,pp=16,cp=2`` into a full layout; unspecified fields take their plain default."""
+    defaults = {
+        "tp": 1,
+        "pp": 1,
+        "dp": 0,
+        "cp": 1,
+        "ep": 1,
+        "vpp": 1,
+        "mb": 1,
+        "recompute": 0,
+        "sp": 0,
+        "zero": 1,
+        "hsdp": 0,
+        "fp8": 0,
+    }
+    layout = dict(defaults)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in defaults:
+            close = difflib.get_close_matches(key, LAYOUT_FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InvalidLayout(f"--layout: cannot read '{part}'{hint}; fields: {', '.join(LAYOUT_FIELDS)}")
+        value = value.strip().lower()
+        if key == "recompute" and value in ("none", "selective", "full"):
+            layout[key] = int(Recompute[value.upper()])
+            continue
+        if value in ("true", "false"):
+            layout[key] = int(value == "true")
+            continue
+        try:
+            layout[key] = int(value)
+        except ValueError:
+            raise InvalidLayout(f"--layout {key}: expected a whole number, got {value!r}") from None
+        if layout[key] < 0:
+            raise InvalidLayout(f"--layout {key}: must be >= 0, got {value!r}")
+    return layout
+
+
+def sequences_for_tokens(tokens: float, seq_len: int) -> int:
+    """Sequences per step for a token batch: the count within 10% with the largest power-of-two factor,
+    so that the batch divides among data-parallel ranks (16M tokens of 8192 -> 2048 sequences)."""
+    exact = tokens / seq_len
+    low, high = max(1, int(exact * 0.9)), max(1, int(exact * 1.1) + 1)
+
+    def twos(n: int) -> int:
+        return (n & -n).bit_length()
+
+    return max(range(low, high + 1), key=lambda n: (twos(n), -abs(n - exact)))
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """A training question with its answer: the best layouts (or the given one) and what was assumed."""
+
+    model: TransformerSpec
+    cluster: Cluster
+    efficiency: EfficiencyParams
+    global_batch: int
+    seq_len: int
+    tokens: float | None
+    estimates: list[TrainingEstimate]
+    search: SearchResult | None
+    pue: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.name,
+            "chip": self.cluster.chip_id,
+            "system": self.cluster.system_id,
+            "num_chips": self.cluster.num_chips,
+            "seq_len": self.seq_len,
+            "global_batch_sequences": self.global_batch,
+            "global_batch_tokens": self.global_batch * self.seq_len,
+            "tokens": self.tokens,
+            "pue": self.pue,
+            "layouts_evaluated": self.search.evaluated if self.search else 1,
+            "layouts_valid": self.search.count_valid if self.search else None,
+            "layouts_fitting": self.search.count_fitting if self.search else None,
+            "efficiency": {
+                k: getattr(self.efficiency, k)
+                for k in (
+                    "matmul_peak_fraction",
+                    "matmul_half_dim",
+                    "network_efficiency",
+                    "dp_overlap",
+                    "attention_relative",
+                )
+            },
+            "results": [e.to_dict() for e in self.estimates],
+        }
+
+
+def estimate_training(
+    model: str | TransformerSpec,
+    chip: str,
+    chips: int,
+    *,
+    seq_len: int | None = None,
+    global_batch: int | None = None,
+    global_batch_tokens: float | None = None,
+    tokens: float | None = None,
+    layout: Mapping[str, int] | None = None,
+    top: int = 1,
+    system: str | None = None,
+    allow_fp8: bool = True,
+    overrides: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+    pue: float | None = None,
+) -> TrainingPlan:
+    """Best layout(s) for training ``model`` on ``chips`` chips of ``chip`` (or price one given ``layout``)."""
+    catalog = catalog or load_catalog()
+    catalog = resolve_chip(catalog, chip)
+    chip_id = chip_id_of(chip, catalog)
+    spec = model if isinstance(model, TransformerSpec) else TransformerSpec.from_entry(resolve_model(catalog, model))
+    if overrides:
+        spec = override_spec(spec, overrides)
+    seq = seq_len or spec.seq_len
+    if seq <= 0:
+        raise InvalidLayout(f"--seq: must be positive, got {seq}")
+    if global_batch is None:
+        batch_tokens = global_batch_tokens if global_batch_tokens is not None else 4e6
+        global_batch = sequences_for_tokens(batch_tokens, seq)
+    if global_batch <= 0:
+        raise InvalidLayout(f"global batch must be positive, got {global_batch}")
+    cluster = cluster_from_catalog(catalog, chip_id, chips, system_id=system)
+    eff = efficiency_for(cluster.family, load_efficiency_table())
+    if pue is None:
+        pue = catalog.fact(DEFAULT_PUE_FACT).value if DEFAULT_PUE_FACT in catalog.facts else 1.2
+    if layout is not None:
+        full = dict(layout)
+        if not full.get("dp"):
+            denom = full["tp"] * full["pp"] * full["cp"]
+            if denom <= 0 or chips % denom:
+                raise InvalidLayout(f"--layout: tp*pp*cp = {denom} does not divide {chips} chips")
+            full["dp"] = chips // denom
+        estimate = evaluate_layout(
+            spec, cluster, eff, full, global_batch=global_batch, seq_len=seq, tokens=tokens, pue=pue
+        )
+        return TrainingPlan(spec, cluster, eff, global_batch, seq, tokens, [estimate], None, pue)
+    result = search_layouts(spec, cluster, eff, global_batch=global_batch, seq_len=seq, allow_fp8=allow_fp8)
+    estimates = best_estimates(result, cluster, eff, top=top, tokens=tokens, pue=pue)
+    return TrainingPlan(spec, cluster, eff, global_batch, seq, tokens, estimates, result, pue)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    rows: list[Any]
+    skipped: list[tuple[str, str]]
+    held_out: set[str]
+    summary: dict[str, Any]
+    summary_fit: dict[str, Any]
+    summary_held_out: dict[str, Any]
+
+
+def validate_file(
+    path: str | Path, *, catalog: Catalog | None = None, table: Mapping[str, Any] | str | None = "builtin"
+) -> ValidationReport:
+    """Predict every row of a measured-runs CSV and summarize the error (held-out rows reported apart)."""
+    from computeplan.calibration.fit import split
+    from computeplan.calibration.runs import read_training_runs
+    from computeplan.calibration.validate import prepare_all, summarize, validate_runs
+
+    catalog = catalog or load_catalog()
+    runs, skipped = read_training_runs(path, catalog)
+    prepared, failed = prepare_all(runs, catalog)
+    eff_table = load_efficiency_table() if table == "builtin" else table
+    rows = validate_runs(prepared, eff_table if isinstance(eff_table, Mapping) else None) + failed
+    order = {run.id: i for i, run in enumerate(runs)}
+    rows.sort(key=lambda r: order.get(r.id, 0))
+    held = {p.run.id for p in split(prepared)[1]}
+    return ValidationReport(
+        rows=rows,
+        skipped=skipped,
+        held_out=held,
+        summary=summarize(rows),
+        summary_fit=summarize([r for r in rows if r.id not in held]),
+        summary_held_out=summarize([r for r in rows if r.id in held]),
+    )
+
+
+def calibrate_file(path: str | Path, *, catalog: Catalog | None = None) -> dict[str, Any]:
+    """Fit the efficiency parameters per chip family on a measured-runs CSV (held-out rows excluded)."""
+    from computeplan.calibration.fit import fit_table
+    from computeplan.calibration.runs import read_training_runs
+    from computeplan.calibration.validate import prepare_all
+
+    catalog = catalog or load_catalog()
+    runs, _ = read_training_runs(path, catalog)
+    prepared, _ = prepare_all(runs, catalog)
+    return fit_table(prepared)

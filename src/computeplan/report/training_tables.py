@@ -1,0 +1,110 @@
+"""Tables for training estimates and validation reports. Presentation only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from computeplan.perf.layout import describe_layout
+from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, Dimension, format_quantity
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def print_training(plan: Any) -> None:
+    console = _console()
+    cluster = plan.cluster
+    head = (
+        f"{plan.model.name} on {cluster.num_chips:,} x {cluster.chip_id} ({cluster.system_id}), "
+        f"seq {plan.seq_len:,}, global batch {plan.global_batch:,} sequences "
+        f"({format_quantity(plan.global_batch * plan.seq_len, Dimension.COUNT)} tokens)"
+    )
+    console.print(head)
+    if plan.search is not None:
+        console.print(
+            f"searched {plan.search.evaluated:,} layouts: {plan.search.count_valid:,} can run, "
+            f"{plan.search.count_fitting:,} fit in memory"
+        )
+    table = Table(title="Best layouts" if plan.search is not None else "Given layout", title_justify="left")
+    for col in ("#", "layout", "step s", "MFU", "HFU", "tokens/s/chip", "memory GB", "fits"):
+        table.add_column(col, justify="left" if col == "layout" else "right")
+    for i, e in enumerate(plan.estimates, start=1):
+        table.add_row(
+            str(i),
+            describe_layout(e.layout),
+            f"{e.step_time_s:.3f}",
+            f"{e.mfu:.1%}",
+            f"{e.hfu:.1%}",
+            f"{e.tokens_per_s_per_chip:,.0f}",
+            f"{e.memory_bytes / 1e9:.1f}",
+            "yes" if e.fits else "NO",
+        )
+    console.print(table)
+    best = plan.estimates[0]
+    parts = Table(title="Step time of the first layout", title_justify="left")
+    parts.add_column("part")
+    parts.add_column("seconds", justify="right")
+    parts.add_column("share", justify="right")
+    for name, value in best.breakdown_s.items():
+        parts.add_row(name, f"{value:.3f}", f"{value / best.step_time_s:.1%}")
+    console.print(parts)
+    memory = Table(
+        title=f"Memory per chip ({format_quantity(best.hbm_bytes, Dimension.BYTES)} HBM)", title_justify="left"
+    )
+    memory.add_column("part")
+    memory.add_column("GB", justify="right")
+    for name, value in best.memory_breakdown_bytes.items():
+        memory.add_row(name, f"{value / 1e9:.2f}")
+    memory.add_row("total", f"{best.memory_bytes / 1e9:.2f}")
+    console.print(memory)
+    if not best.fits:
+        console.print(f"does NOT fit: short by {format_quantity(best.memory_bytes - best.hbm_bytes, Dimension.BYTES)}")
+    if best.time_to_train_s is not None:
+        cost = f"${best.cost_usd:,.0f}" if best.cost_usd is not None else "n/a (no price)"
+        console.print(
+            f"time to train {format_quantity(plan.tokens, Dimension.COUNT)} tokens: "
+            f"{best.time_to_train_s / SECONDS_PER_DAY:,.1f} days; {best.chip_hours:,.0f} chip-hours; "
+            f"energy {best.energy_j / JOULES_PER_KWH / 1e6:,.2f} GWh (PUE {plan.pue:.2f}); cost {cost}"
+        )
+    for note in best.notes:
+        console.print(f"note: {note}")
+    console.print(f"efficiency: {plan.efficiency.basis}")
+
+
+def print_validation(report: Any, path: str) -> None:
+    console = _console()
+    table = Table(title=f"Predicted vs measured: {path}", title_justify="left")
+    for col in ("id", "set", "chip", "metric", "measured", "predicted", "error %", "layout / reason"):
+        table.add_column(col, justify="left" if col in ("id", "set", "chip", "metric", "layout / reason") else "right")
+    for r in report.rows:
+        err = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
+        pred = "-" if r.predicted is None else f"{r.predicted:.4g}"
+        detail = describe_layout(r.layout) if r.layout else (r.reason or "")
+        if r.filled:
+            detail += f"  [searched: {', '.join(r.filled)}]"
+        if r.layout and not r.calibrated:
+            detail += "  [uncalibrated]"
+        table.add_row(
+            r.id,
+            "held out" if r.id in report.held_out else "fit",
+            r.chip,
+            r.metric,
+            f"{r.measured:.4g}",
+            pred,
+            err,
+            detail,
+        )
+    console.print(table)
+    for row_id, reason in report.skipped:
+        console.print(f"skipped {row_id}: {reason}")
+    for name, s in (("all", report.summary), ("fitted", report.summary_fit), ("held out", report.summary_held_out)):
+        if s["predicted"]:
+            console.print(
+                f"{name}: {s['predicted']} of {s['count']} rows predicted; median abs error "
+                f"{s['median_abs_error_pct']:.1f}%, worst {s['max_abs_error_pct']:.1f}%"
+            )

@@ -1,0 +1,149 @@
+"""`computeplan train`, `validate` and `calibrate` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import run
+
+DATA = Path(__file__).parents[1] / "golden" / "data" / "calibration-training.csv"
+TRAIN = [
+    "train",
+    "--model",
+    "llama3-8b",
+    "--chip",
+    "h100-sxm",
+    "--chips",
+    "64",
+    "--seq",
+    "8192",
+    "--global-batch-tokens",
+    "4M",
+]
+
+
+def test_train_json_has_every_documented_field(capsys):
+    code, out, err = run(capsys, *TRAIN, "--tokens", "15T", "--json", "--top", "2")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["global_batch_sequences"] == 512 and len(data["results"]) == 2
+    best = data["results"][0]
+    for key in (
+        "layout",
+        "step_time_s",
+        "mfu",
+        "hfu",
+        "memory_bytes",
+        "memory_breakdown_bytes",
+        "time_to_train_s",
+        "energy_j",
+        "cost_usd",
+        "breakdown_s",
+    ):
+        assert key in best
+    assert 0 < best["mfu"] < 1 and best["fits"] is True
+    assert best["time_to_train_s"] == pytest.approx(15e12 / best["tokens_per_s"])
+    assert data["results"][1]["step_time_s"] >= best["step_time_s"]
+
+
+def test_train_table(capsys):
+    code, out, _ = run(capsys, *TRAIN, "--tokens", "1T")
+    assert code == 0 and "Best layouts" in out and "time to train" in out
+
+
+def test_train_given_layout(capsys):
+    code, out, _ = run(capsys, *TRAIN, "--layout", "tp=4,pp=2,mb=1,sp=1,recompute=selective", "--json")
+    layout = json.loads(out)["results"][0]["layout"]
+    assert code == 0 and layout["tp"] == 4 and layout["dp"] == 8 and layout["recompute"] == 1
+
+
+def test_a_layout_that_cannot_run_says_why(capsys):
+    code, out, err = run(capsys, *TRAIN, "--layout", "tp=3")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "does not divide 64 chips" in err
+
+
+def test_a_layout_that_does_not_fit_shows_the_shortfall(capsys):
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--model",
+        "llama3-70b",
+        "--chip",
+        "h100-sxm",
+        "--chips",
+        "8",
+        "--global-batch",
+        "8",
+        "--layout",
+        "tp=1,zero=0",
+    )
+    assert code == 0 and "does NOT fit: short by" in out
+
+
+def test_nothing_fits_is_explained(capsys):
+    code, _, err = run(
+        capsys, "train", "--model", "llama3-405b", "--chip", "h100-sxm", "--chips", "8", "--global-batch", "8"
+    )
+    assert code == 2 and "no layout fits in 80 GB of HBM" in err
+
+
+def test_unknown_model_and_bad_layout_key_suggest(capsys):
+    code, _, err = run(capsys, "train", "--model", "llama3-8", "--chip", "h100-sxm", "--chips", "8")
+    assert code == 2 and "did you mean 'llama3-8b'" in err
+    code, _, err = run(capsys, *TRAIN, "--layout", "tpp=2")
+    assert code == 2 and "did you mean 'tp'" in err
+
+
+def test_architecture_override(capsys):
+    code, out, _ = run(capsys, *TRAIN, "--set", "layers=16", "--json")
+    assert code == 0 and json.loads(out)["model"] == "llama3-8b"
+    code, _, err = run(capsys, *TRAIN, "--set", "layer=16")
+    assert code == 2 and "did you mean 'layers'" in err
+
+
+def test_bad_quantity_is_one_line(capsys):
+    code, _, err = run(capsys, *TRAIN, "--tokens", "lots")
+    assert code == 2 and "--tokens: cannot read 'lots'" in err
+
+
+def test_validate_json_shape(capsys):
+    code, out, _ = run(capsys, "validate", str(DATA), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data["rows"][0]) >= {"id", "metric", "predicted", "measured", "error_pct"}
+    assert data["median_abs_error_pct"] <= 6.0 and data["max_abs_error_pct"] <= 30.0
+
+
+def test_validate_markdown_matches_docs(capsys):
+    code, out, _ = run(capsys, "validate", str(DATA), "--markdown")
+    assert code == 0 and out.startswith("# Accuracy") and "| held out |" in out
+
+
+def test_validate_reports_rows_it_cannot_predict(capsys, tmp_path):
+    text = DATA.read_text().splitlines()
+    bad = text[1].replace(",a100-sxm-80gb,", ",a100-pcie,")
+    (tmp_path / "runs.csv").write_text("\n".join([text[0], bad]) + "\n")
+    code, out, _ = run(capsys, "validate", str(tmp_path / "runs.csv"), "--json")
+    row = json.loads(out)["rows"][0]
+    assert code == 0 and row["predicted"] is None and "unknown chip 'a100-pcie'" in row["reason"]
+
+
+def test_validate_bad_file(capsys, tmp_path):
+    (tmp_path / "x.csv").write_text("id,foo\n1,2\n")
+    code, _, err = run(capsys, "validate", str(tmp_path / "x.csv"))
+    assert code == 2 and "missing column(s)" in err
+
+
+def test_calibrate_writes_only_where_asked(capsys, tmp_path):
+    small = tmp_path / "runs.csv"
+    lines = DATA.read_text().splitlines()
+    small.write_text("\n".join(lines[:9]) + "\n")
+    target = tmp_path / "eff.yaml"
+    code, _, _ = run(capsys, "calibrate", str(small), "--out", str(target))
+    assert code == 0 and target.exists() and "nvidia-ampere" in target.read_text()

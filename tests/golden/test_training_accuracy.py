@@ -1,0 +1,55 @@
+"""Golden check against published measured runs: fails the build when accuracy regresses.
+
+Documented values (docs/ACCURACY.md, `make accuracy`): median 5.5% over all rows, 7.4% on held-out rows, worst 23%.
+The bounds below leave a little room for numerical noise, not for regressions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from computeplan import api
+
+DATA = Path(__file__).parent / "data" / "calibration-training.csv"
+
+
+@pytest.fixture(scope="module")
+def report():
+    return api.validate_file(DATA)
+
+
+def test_every_row_is_predicted(report):
+    assert report.summary["count"] == report.summary["predicted"] == 75
+    assert all(r.reason is None for r in report.rows)
+
+
+def test_median_error_stays_at_the_documented_value(report):
+    assert report.summary["median_abs_error_pct"] <= 6.0
+    assert report.summary["max_abs_error_pct"] <= 30.0
+
+
+def test_held_out_rows_hold(report):
+    assert len(report.held_out) >= 15
+    assert report.summary_held_out["median_abs_error_pct"] <= 10.0
+    assert report.summary_held_out["max_abs_error_pct"] <= 30.0
+
+
+def test_rows_name_the_fields_filled_by_search(report):
+    sc21 = next(r for r in report.rows if r.id == "T001")
+    assert "mb" in sc21.filled and "recompute" not in sc21.filled
+    assert any("searched for the fastest" in n for n in sc21.notes)
+
+
+def test_accuracy_doc_is_current(report, monkeypatch):
+    from computeplan.calibration.report import accuracy_markdown
+    from computeplan.catalog.loader import load_efficiency_table
+
+    root = Path(__file__).parents[2]
+    monkeypatch.chdir(root)
+    source = "tests/golden/data/calibration-training.csv"
+    text = accuracy_markdown(
+        report.rows, report.held_out, load_efficiency_table(), source=source, command="make accuracy"
+    )
+    assert (root / "docs" / "ACCURACY.md").read_text() == text, "run `make accuracy`"
