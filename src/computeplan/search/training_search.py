@@ -97,18 +97,30 @@ class TrainingEstimate:
         }
 
 
+CHUNK = 1 << 18  # layouts priced at once: bounds memory for spaces of millions of layouts
+
+
 @dataclass(frozen=True)
 class SearchResult:
-    """All evaluated layouts and the ranking of those that run and fit (fastest first)."""
+    """Every evaluated layout with its step time, memory and validity, and the ranking of those that run and fit."""
 
+    spec: TransformerSpec
+    global_batch: int
+    seq_len: int
     layouts: Layouts
-    steps: StepArrays
+    step_time_s: np.ndarray
+    memory_bytes: np.ndarray
+    invalid: np.ndarray  # bit flags of INVALID_REASONS
+    fits: np.ndarray
     ranked: np.ndarray  # indices into layouts, fastest first, only valid and fitting
-    evaluated: int
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.layouts)
 
     @property
     def count_valid(self) -> int:
-        return int(np.count_nonzero(self.steps.invalid == 0))
+        return int(np.count_nonzero(self.invalid == 0))
 
     @property
     def count_fitting(self) -> int:
@@ -186,10 +198,29 @@ def search_layouts(
     layouts = enumerate_layouts(
         spec, cluster, global_batch=global_batch, seq_len=seq_len, fixed=fixed, allow_fp8=allow_fp8
     )
-    steps = training_step(spec, cluster, eff, layouts, global_batch=global_batch, seq_len=seq_len)
-    ok = np.flatnonzero(steps.valid_and_fits())
-    ranked = ok[np.argsort(steps.step_time_s[ok], kind="stable")]
-    return SearchResult(layouts=layouts, steps=steps, ranked=ranked, evaluated=len(layouts))
+    n = len(layouts)
+    step, memory = np.empty(n), np.empty(n)
+    invalid, fits = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
+    for start in range(0, n, CHUNK):
+        part = slice(start, min(start + CHUNK, n))
+        steps = training_step(
+            spec, cluster, eff, layouts.take(np.arange(n)[part]), global_batch=global_batch, seq_len=seq_len
+        )
+        step[part], memory[part] = steps.step_time_s, steps.memory_bytes
+        invalid[part], fits[part] = steps.invalid, steps.fits
+    ok = np.flatnonzero((invalid == 0) & fits)
+    ranked = ok[np.argsort(step[ok], kind="stable")]
+    return SearchResult(
+        spec=spec,
+        global_batch=global_batch,
+        seq_len=seq_len,
+        layouts=layouts,
+        step_time_s=step,
+        memory_bytes=memory,
+        invalid=invalid,
+        fits=fits,
+        ranked=ranked,
+    )
 
 
 def best_estimates(
@@ -204,10 +235,9 @@ def best_estimates(
     """The ``top`` fastest layouts as estimates; raises InvalidLayout explaining why when none fits."""
     if result.count_fitting == 0:
         raise InvalidLayout(_why_nothing_fits(result, cluster))
-    return [
-        _estimate(result.steps, result.layouts, int(i), cluster, eff, tokens=tokens, pue=pue)
-        for i in result.ranked[:top]
-    ]
+    chosen = result.layouts.take(result.ranked[:top])
+    steps = training_step(result.spec, cluster, eff, chosen, global_batch=result.global_batch, seq_len=result.seq_len)
+    return [_estimate(steps, chosen, i, cluster, eff, tokens=tokens, pue=pue) for i in range(len(chosen))]
 
 
 def _why_nothing_fits(result: SearchResult, cluster: Cluster) -> str:
@@ -216,11 +246,11 @@ def _why_nothing_fits(result: SearchResult, cluster: Cluster) -> str:
             f"no layout divides {cluster.num_chips} chips for this model and batch: check that the global "
             "batch is a multiple of the data-parallel degree and the chip count factors into tp*pp*dp*cp"
         )
-    valid = result.steps.invalid == 0
+    valid = result.invalid == 0
     if not np.any(valid):
-        flags = int(np.bitwise_and.reduce(result.steps.invalid))
+        flags = int(np.bitwise_and.reduce(result.invalid))
         return "no layout can run: " + "; ".join(invalid_reasons(flags) or ["see the layout rules"])
-    smallest = float(np.min(result.steps.memory_bytes[valid]))
+    smallest = float(np.min(result.memory_bytes[valid]))
     return (
         f"no layout fits in {format_quantity(cluster.hbm_bytes, Dimension.BYTES)} of HBM: the smallest "
         f"needs {format_quantity(smallest, Dimension.BYTES)} per chip; use more chips, a chip with more "
