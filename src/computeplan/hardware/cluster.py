@@ -66,9 +66,9 @@ def cluster_from_catalog(catalog: Catalog, chip_id: str, num_chips: int, *, syst
     if num_chips < 1:
         raise InvalidLayout(f"chips: must be at least 1, got {num_chips}")
     chip = catalog.chip(chip_id)
+    # A system may host a chip other than its own (e.g. a user's chip in an HGX-like server): its scale-up and
+    # scale-out figures then apply where it states them, the chip's own where it does not.
     system = catalog.system(system_id or chip.system)
-    if system.chip != chip.id:
-        raise InvalidLayout(f"system '{system.id}' holds chip '{system.chip}', not '{chip.id}'")
     peaks = {Precision.BF16: chip.bf16_flops_per_s.value}
     if chip.fp8_flops_per_s:
         peaks[Precision.FP8] = chip.fp8_flops_per_s.value
