@@ -150,22 +150,56 @@ def test_calibrate_writes_only_where_asked(capsys, tmp_path):
 
 
 def test_model_and_chip_from_yaml_files(capsys, tmp_path):
-    model = {"id": "tiny-llama", "name": "Tiny", "source": "test", "date": "2026", "layers": 8, "hidden": 1024,
-             "heads": 8, "kv_heads": 8, "head_dim": 128, "ffn_hidden": 4096, "mlp": "swiglu", "vocab": 32000,
-             "seq_len": 2048, "attention": "mha"}
+    model = {
+        "id": "tiny-llama",
+        "name": "Tiny",
+        "source": "test",
+        "date": "2026",
+        "layers": 8,
+        "hidden": 1024,
+        "heads": 8,
+        "kv_heads": 8,
+        "head_dim": 128,
+        "ffn_hidden": 4096,
+        "mlp": "swiglu",
+        "vocab": 32000,
+        "seq_len": 2048,
+        "attention": "mha",
+    }
     src = {"source": "test", "date": "2026", "confidence": "estimate"}
-    chip = {"id": "my-accel", "name": "Mine", "vendor": "Acme", "family": "acme", "status": "shipping",
-            "system": "hgx-h100", "year_available": {"value": 2026, **src},
-            "bf16_flops_per_s": {"value": "500 TFLOP/s", **src}, "hbm_bytes": {"value": "64 GB", **src},
-            "hbm_bytes_per_s": {"value": "2 TB/s", **src}, "power_w": {"value": "500 W", **src},
-            "scaleup_bytes_per_s": {"value": "200 GB/s", **src}, "scaleup_domain_chips": {"value": 8, **src},
-            "scaleout_bytes_per_s": {"value": "200 Gb/s", **src}}
+    chip = {
+        "id": "my-accel",
+        "name": "Mine",
+        "vendor": "Acme",
+        "family": "acme",
+        "status": "shipping",
+        "system": "hgx-h100",
+        "year_available": {"value": 2026, **src},
+        "bf16_flops_per_s": {"value": "500 TFLOP/s", **src},
+        "hbm_bytes": {"value": "64 GB", **src},
+        "hbm_bytes_per_s": {"value": "2 TB/s", **src},
+        "power_w": {"value": "500 W", **src},
+        "scaleup_bytes_per_s": {"value": "200 GB/s", **src},
+        "scaleup_domain_chips": {"value": 8, **src},
+        "scaleout_bytes_per_s": {"value": "200 Gb/s", **src},
+    }
     import yaml
 
     (tmp_path / "model.yaml").write_text(yaml.safe_dump(model))
     (tmp_path / "chip.yaml").write_text(yaml.safe_dump({"chips": [chip]}))
-    code, out, err = run(capsys, "train", "--model", str(tmp_path / "model.yaml"), "--chip",
-                         str(tmp_path / "chip.yaml"), "--chips", "8", "--global-batch", "64", "--json")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--model",
+        str(tmp_path / "model.yaml"),
+        "--chip",
+        str(tmp_path / "chip.yaml"),
+        "--chips",
+        "8",
+        "--global-batch",
+        "64",
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["model"] == "tiny-llama" and data["chip"] == "my-accel"

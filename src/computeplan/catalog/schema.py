@@ -73,6 +73,16 @@ def _check_range(value: float, low: float | None, high: float | None) -> None:
         raise ValueError(f"high ({high:g}) is below value ({value:g})")
 
 
+def _human(value: float, low: float | None, high: float | None, dim: Dimension) -> str:
+    """A value in human units, followed by its range when one is given."""
+    text = format_quantity(value, dim)
+    if low is not None or high is not None:
+        lo = format_quantity(low if low is not None else value, dim)
+        hi = format_quantity(high if high is not None else value, dim)
+        text += f" [{lo} .. {hi}]"
+    return text
+
+
 class Observation(_Strict):
     """A reading of the same quantity from another source, kept where sources disagree."""
 
@@ -117,12 +127,7 @@ class Sourced(_Strict):
 
     def human(self) -> str:
         """The value in human units, with its range when one is given."""
-        text = format_quantity(self.value, self.dimension)
-        if self.low is not None or self.high is not None:
-            lo = format_quantity(self.low if self.low is not None else self.value, self.dimension)
-            hi = format_quantity(self.high if self.high is not None else self.value, self.dimension)
-            text += f" [{lo} .. {hi}]"
-        return text
+        return _human(self.value, self.low, self.high, self.dimension)
 
 
 class SourcedBytes(Sourced):
@@ -374,12 +379,8 @@ class FactEntry(_Strict):
         return self
 
     def human(self) -> str:
-        text = format_quantity(self.value, self.dimension)
-        if self.low is not None or self.high is not None:
-            lo = format_quantity(self.low if self.low is not None else self.value, self.dimension)
-            hi = format_quantity(self.high if self.high is not None else self.value, self.dimension)
-            text += f" [{lo} .. {hi}]"
-        return text
+        """The value in human units, with its range when one is given."""
+        return _human(self.value, self.low, self.high, self.dimension)
 
 
 CatalogEntry = ChipEntry | SystemEntry | ModelEntry | FactEntry
