@@ -7,6 +7,7 @@ BIN = $(VENV)/bin
 
 # Published measured runs (a copy of shared/reference/calibration-training.csv, kept in the repo)
 TRAINING_RUNS = tests/golden/data/calibration-training.csv
+SERVING_RUNS = tests/golden/data/calibration-inference.csv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,10 +58,12 @@ bench: $(VENV)/.installed
 ## calibrate: refit the efficiency parameters per chip family on the measured runs (held-out rows excluded)
 calibrate: $(VENV)/.installed
 	$(BIN)/computeplan calibrate $(TRAINING_RUNS) --out src/computeplan/catalog/data/efficiency.yaml
+	$(BIN)/computeplan calibrate $(SERVING_RUNS) --out src/computeplan/catalog/data/inference_efficiency.yaml
 
 ## accuracy: regenerate docs/ACCURACY.md from the measured runs
 accuracy: $(VENV)/.installed
 	$(BIN)/computeplan validate $(TRAINING_RUNS) --markdown > docs/ACCURACY.md
+	$(BIN)/computeplan validate $(SERVING_RUNS) --markdown >> docs/ACCURACY.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

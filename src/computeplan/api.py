@@ -15,7 +15,7 @@ import yaml
 
 from computeplan.catalog.loader import Catalog, load_catalog, load_efficiency_table
 from computeplan.catalog.schema import ChipEntry, ModelEntry
-from computeplan.errors import CatalogError, InvalidLayout
+from computeplan.errors import CatalogError, ComputeplanError, InvalidLayout
 from computeplan.hardware.cluster import Cluster, cluster_from_catalog
 from computeplan.hardware.efficiency import EfficiencyParams, efficiency_for
 from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
@@ -281,8 +281,79 @@ def validate_file(
     )
 
 
+def is_inference_file(path: str | Path) -> bool:
+    """Whether a measured-runs CSV holds serving runs (it has the inference columns of SCHEMA.md)."""
+    try:
+        header = Path(path).read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        return False
+    return "scenario" in header.split(",")
+
+
+@dataclass(frozen=True)
+class InferenceValidationReport:
+    rows: list[Any]
+    skipped: list[tuple[str, str]]
+    held_out: set[str]
+    summary: dict[str, Any]
+    summary_fit: dict[str, Any]
+    summary_held_out: dict[str, Any]
+
+
+def validate_inference_file(
+    path: str | Path, *, catalog: Catalog | None = None, table: Mapping[str, Any] | str | None = "builtin"
+) -> InferenceValidationReport:
+    """Predict every serving run of a CSV and summarize the error (held-out rows reported apart)."""
+    from computeplan.calibration import inference as ci
+
+    catalog = catalog or load_catalog()
+    runs, skipped = ci.read_inference_runs(path, catalog)
+    prepared, failed = [], []
+    for run in runs:
+        try:
+            prepared.append(ci.prepare(run, catalog))
+        except ComputeplanError as exc:
+            failed.append(
+                ci.InferenceRowResult(
+                    id=run.id,
+                    metric=run.metric,
+                    measured=run.value,
+                    predicted=None,
+                    error_pct=None,
+                    chip=run.chip,
+                    family="",
+                    calibrated=False,
+                    layout={},
+                    filled=run.filled,
+                    reason=str(exc),
+                )
+            )
+    eff_table = load_efficiency_table(kind="inference") if table == "builtin" else table
+    rows = ci.validate(prepared, eff_table if isinstance(eff_table, Mapping) else None) + failed
+    order = {run.id: i for i, run in enumerate(runs)}
+    rows.sort(key=lambda r: order.get(r.id, 0))
+    held = {p.run.id for p in ci.split(prepared)[1]}
+    return InferenceValidationReport(
+        rows=rows,
+        skipped=skipped,
+        held_out=held,
+        summary=ci.summarize(rows),
+        summary_fit=ci.summarize([r for r in rows if r.id not in held]),
+        summary_held_out=ci.summarize([r for r in rows if r.id in held]),
+    )
+
+
 def calibrate_file(path: str | Path, *, catalog: Catalog | None = None) -> dict[str, Any]:
-    """Fit the efficiency parameters per chip family on a measured-runs CSV (held-out rows excluded)."""
+    """Fit the efficiency parameters per chip family on a measured-runs CSV (held-out rows excluded).
+
+    Training and serving CSVs are told apart by their columns; each fits its own model's parameters.
+    """
+    if is_inference_file(path):
+        from computeplan.calibration import inference as ci
+
+        catalog = catalog or load_catalog()
+        serving, _ = ci.read_inference_runs(path, catalog)
+        return ci.fit_table([ci.prepare(run, catalog) for run in serving])
     from computeplan.calibration.fit import fit_table
     from computeplan.calibration.runs import read_training_runs
     from computeplan.calibration.validate import prepare_all

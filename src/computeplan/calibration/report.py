@@ -76,3 +76,56 @@ def accuracy_markdown(
             f"{_fmt(r.measured)} | {_fmt(r.predicted)} | {error} | {layout}{searched} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def inference_markdown(rows: Sequence[Any], held_out: set[str], table: Mapping[str, Any] | None, *, source: str) -> str:
+    """The serving section of docs/ACCURACY.md."""
+    fit_rows = [r for r in rows if r.id not in held_out]
+    held_rows = [r for r in rows if r.id in held_out]
+    lines = [
+        "",
+        "# Serving model",
+        "",
+        f"Inference model against the published serving runs in `{source}`. A row's `num_chips` may hold several",
+        "replicas; blank tp, pp or weight precision are searched for the highest throughput (or lowest latency for",
+        "latency metrics) that fits; MLPerf llama2-70b rows take their request lengths from catalog facts (the",
+        "input length is an estimate). Offline rows use the saturated continuous-batching point; latency rows the",
+        "static batch given.",
+        "",
+        "| set | rows | median abs error % | max abs error % |",
+        "| --- | --- | --- | --- |",
+    ]
+    from computeplan.calibration.inference import summarize as summarize_inference
+
+    for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
+        s = summarize_inference(subset)
+        lines.append(
+            f"| {name} | {s['predicted']} of {s['count']} | {_fmt(s['median_abs_error_pct'], 3)} | "
+            f"{_fmt(s['max_abs_error_pct'], 3)} |"
+        )
+    if table:
+        lines += [
+            "",
+            "| family | HBM efficiency (decode) | prefill efficiency | step overhead ms | fit rows |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        entries = [*table.get("families", {}).items(), ("cross-chip default", table.get("default", {}))]
+        for family, p in entries:
+            lines.append(
+                f"| {family} | {p['memory_efficiency']:.2f} | {p['prefill_efficiency']:.2f} | "
+                f"{1000 * p['step_overhead_s']:.2f} | {p.get('rows', '-')} |"
+            )
+    lines += [
+        "",
+        "| id | set | chip | metric | measured | predicted | error % | layout (searched) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        layout = ", ".join(f"{k}={v}" for k, v in r.layout.items()) if r.layout else (r.reason or "")
+        filled = f" ({'; '.join(r.filled)})" if r.filled else ""
+        error = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
+        lines.append(
+            f"| {r.id} | {'held out' if r.id in held_out else 'fit'} | {r.chip} | {r.metric} | "
+            f"{_fmt(r.measured)} | {_fmt(r.predicted)} | {error} | {layout}{filled} |"
+        )
+    return "\n".join(lines) + "\n"

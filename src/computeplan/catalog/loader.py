@@ -74,15 +74,24 @@ def _lookup(table: Mapping[str, T], kind: str, entry_id: str) -> T:
 def builtin_files() -> list[Path]:
     """The catalog YAML files shipped inside the package (the calibration table is not a catalog file)."""
     data = resources.files("computeplan.catalog") / "data"
-    return sorted(Path(str(p)) for p in data.iterdir() if p.name.endswith(".yaml") and p.name != EFFICIENCY_FILE)
+    return sorted(
+        Path(str(p))
+        for p in data.iterdir()
+        if p.name.endswith(".yaml") and p.name not in (EFFICIENCY_FILE, INFERENCE_EFFICIENCY_FILE)
+    )
 
 
 EFFICIENCY_FILE = "efficiency.yaml"
+INFERENCE_EFFICIENCY_FILE = "inference_efficiency.yaml"
 
 
-def load_efficiency_table(path: str | Path | None = None) -> dict[str, Any] | None:
-    """The fitted efficiency parameters per chip family (written by ``computeplan calibrate``), or None."""
-    target = Path(path) if path else Path(str(resources.files("computeplan.catalog") / "data" / EFFICIENCY_FILE))
+def load_efficiency_table(path: str | Path | None = None, *, kind: str = "training") -> dict[str, Any] | None:
+    """The fitted efficiency parameters per chip family (written by ``computeplan calibrate``), or None.
+
+    ``kind`` is ``training`` or ``inference``: each model has its own table.
+    """
+    name = EFFICIENCY_FILE if kind == "training" else INFERENCE_EFFICIENCY_FILE
+    target = Path(path) if path else Path(str(resources.files("computeplan.catalog") / "data" / name))
     if not target.exists():
         if path:
             raise CatalogError(f"{target}: calibration file does not exist")

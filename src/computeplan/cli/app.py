@@ -179,19 +179,24 @@ def train(
 @app.command()
 def validate(
     path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs in the schema of SCHEMA.md")],
-    markdown: Annotated[bool, typer.Option("--markdown", help="print docs/ACCURACY.md instead of a table")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="print the docs/ACCURACY.md section instead")] = False,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Predict each measured run with its own layout and report the error (median and worst)."""
+    """Predict each measured run (training or serving) with its own layout and report the error."""
     from computeplan import api
     from computeplan.catalog import load_catalog
 
-    report = api.validate_file(path, catalog=load_catalog(catalog))
+    inference = api.is_inference_file(path)
+    cat = load_catalog(catalog)
+    report: api.ValidationReport | api.InferenceValidationReport = (
+        api.validate_inference_file(path, catalog=cat) if inference else api.validate_file(path, catalog=cat)
+    )
     if json_out:
         print_json(
             {
+                "kind": "inference" if inference else "training",
                 "rows": [r.to_dict() for r in report.rows],
                 "skipped": [{"id": i, "reason": why} for i, why in report.skipped],
                 "held_out": sorted(report.held_out),
@@ -202,12 +207,17 @@ def validate(
             }
         )
     elif markdown:
-        from computeplan.calibration.report import accuracy_markdown
+        from computeplan.calibration import report as accuracy
         from computeplan.catalog.loader import load_efficiency_table
 
-        text = accuracy_markdown(
-            report.rows, report.held_out, load_efficiency_table(), source=path, command="make accuracy"
-        )
+        if inference:
+            text = accuracy.inference_markdown(
+                report.rows, report.held_out, load_efficiency_table(kind="inference"), source=path
+            )
+        else:
+            text = accuracy.accuracy_markdown(
+                report.rows, report.held_out, load_efficiency_table(), source=path, command="make accuracy"
+            )
         typer.echo(text, nl=False)
     else:
         from computeplan.report import training_tables

@@ -84,7 +84,10 @@ def print_validation(report: Any, path: str) -> None:
     for r in report.rows:
         err = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
         pred = "-" if r.predicted is None else f"{r.predicted:.4g}"
-        detail = describe_layout(r.layout) if r.layout else (r.reason or "")
+        if r.layout and "recompute" in r.layout:
+            detail = describe_layout(r.layout)
+        else:
+            detail = ", ".join(f"{k}={v}" for k, v in r.layout.items()) if r.layout else (r.reason or "")
         if r.filled:
             detail += f"  [searched: {', '.join(r.filled)}]"
         if r.layout and not r.calibrated:

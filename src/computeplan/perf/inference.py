@@ -1,0 +1,173 @@
+"""Serving a transformer: KV cache, prefill, decode, and the operating points of batching. Vectorised over
+candidate replicas (tp, pp, batch, precisions); SI units.
+
+A replica is tp x pp chips holding one copy of the weights. Per chip, with W weight bytes and k_t KV bytes per
+token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_kv / pp):
+- decode step at batch B and mean context c (roofline, Williams et al. 2009):
+  t_step = max(W_read + B c k_t, ...)/(eta_mem bw) vs FLOPs/(peak e(B)), plus 2 TP all-reduces per layer of
+  B D bytes and a fixed per-step overhead t_0 (kernel launches, sampling, scheduling);
+  W_read counts only the experts a batch touches: E (1 - (1 - k/E)^B) of E experts.
+- prefill of n tokens: 2 P_active n + 2 n^2 N (H_qk + H_v)/2 FLOPs (causal), at e_prefill x peak, shared by the
+  replica's chips, plus TP all-reduces of n D bytes per layer.
+- static batching (latency runs): TTFT = prefill of the batch; e2e = TTFT + n_out t_step(B, n_in + n_out/2).
+- continuous batching at saturation (offline benchmarks): the batch is the most sequences the KV cache holds at
+  mean context n_in + n_out/2; each request also costs its prefill, so per replica
+  throughput = n_out / (T_prefill(n_in) + n_out t_step(B) / B).
+TPOT is t_step times pp (a token passes every stage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from computeplan.hardware.cluster import Cluster, Precision
+from computeplan.perf import collectives
+from computeplan.workload.transformer import TransformerSpec
+
+Array = NDArray[np.float64]
+
+BYTES_PER_WEIGHT = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
+BYTES_PER_KV = {"bf16": 2.0, "fp8": 1.0}
+# Matmul precision a weight format computes in: fp8/fp4 run natively where the chip has them; int8/int4 are
+# weight-only quantisation (dequantised to bf16).
+COMPUTE_PRECISION = {
+    "bf16": Precision.BF16,
+    "fp8": Precision.FP8,
+    "fp4": Precision.FP4,
+    "int8": Precision.BF16,
+    "int4": Precision.BF16,
+}
+KV_MEMORY_FRACTION = 0.9  # of HBM left after weights: serving engines reserve ~5-10% (TensorRT-LLM default 0.9)
+ACTIVATION_RESERVE_BYTES = 2.0 * 2**30  # runtime, activations and workspace per chip
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceEfficiency:
+    """Fitted per chip family on published serving runs (see ``computeplan calibrate``)."""
+
+    memory_efficiency: float = 0.75  # achieved fraction of HBM bandwidth in decode
+    prefill_efficiency: float = 0.6  # achieved fraction of peak in prefill matmuls
+    step_overhead_s: float = 2e-3  # fixed time per decode step (launches, sampling, scheduler)
+    network_efficiency: float = 0.7
+    calibrated: bool = False
+    basis: str = "first-principles prior"
+
+
+def kv_bytes_per_token(spec: TransformerSpec, kv_bytes: float) -> float:
+    """KV-cache bytes per token of context for the whole model (all layers, all heads)."""
+    if spec.is_mla:
+        return spec.layers * (spec.kv_lora_rank + spec.qk_rope_head_dim) * kv_bytes
+    return 2.0 * spec.layers * spec.kv_heads * spec.head_dim * kv_bytes
+
+
+def prefill_flops(spec: TransformerSpec, n_tokens: Array) -> Array:
+    """FLOPs to prefill one prompt of ``n_tokens``: 2 P_active n + causal attention (and the output layer)."""
+    from computeplan.perf.training import matmul_params_per_token
+
+    if spec.is_mla:
+        h_qk, h_v = float(spec.qk_nope_head_dim + spec.qk_rope_head_dim), float(spec.v_head_dim)
+    else:
+        h_qk = h_v = float(spec.head_dim)
+    return 2.0 * matmul_params_per_token(spec) * n_tokens + spec.layers * n_tokens**2 * spec.heads * (h_qk + h_v)
+
+
+def decode_flops_per_token(spec: TransformerSpec, context: Array) -> Array:
+    """FLOPs to generate one token at a given context: 2 P_active + 2 c N (H_qk + H_v) attention per layer."""
+    from computeplan.perf.training import matmul_params_per_token
+
+    if spec.is_mla:
+        h_qk, h_v = float(spec.kv_lora_rank + spec.qk_rope_head_dim), float(spec.kv_lora_rank)  # absorbed MLA
+    else:
+        h_qk = h_v = float(spec.head_dim)
+    return 2.0 * matmul_params_per_token(spec) + 2.0 * spec.layers * context * spec.heads * (h_qk + h_v)
+
+
+@dataclass(frozen=True)
+class ReplicaArrays:
+    """Per-candidate results for one replica (tp x pp chips)."""
+
+    weights_bytes_per_chip: Array
+    kv_bytes_per_token_per_chip: Array
+    max_sequences: Array  # concurrent sequences the KV cache holds at the given context
+    fits: NDArray[np.bool_]
+    ttft_s: Array
+    tpot_s: Array
+    decode_step_s: Array
+    throughput_tokens_per_s: Array  # output tokens per second per replica
+    batch: Array
+
+
+def _experts_touched(spec: TransformerSpec, batch: Array) -> Array:
+    if not spec.is_moe:
+        return np.ones_like(batch)
+    frac = 1.0 - (1.0 - spec.top_k / spec.experts) ** batch
+    return frac
+
+
+def replica_performance(
+    spec: TransformerSpec,
+    cluster: Cluster,
+    eff: InferenceEfficiency,
+    *,
+    tp: Array,
+    pp: Array,
+    batch: Array,
+    weight_bytes: Array,
+    kv_bytes: Array,
+    compute_peak: Array,
+    input_len: Array,
+    output_len: Array,
+    saturate: NDArray[np.bool_],
+) -> ReplicaArrays:
+    """Latency and throughput of replicas; where ``saturate`` is set the batch is the KV-cache limit."""
+    chips = tp * pp
+    total = float(spec.param_count())
+    expert = float(spec.moe_layers * spec.experts * spec.mlp_params(spec.expert_ffn_hidden)) if spec.is_moe else 0.0
+    weights_chip = total * weight_bytes / chips
+    kv_split = np.where(spec.is_mla, 1.0, np.minimum(tp, float(spec.kv_heads)))
+    kv_token_chip = kv_bytes_per_token(spec, 1.0) * kv_bytes / (kv_split * pp)
+    context = input_len + output_len / 2.0
+    free = (cluster.hbm_bytes - ACTIVATION_RESERVE_BYTES - weights_chip) * KV_MEMORY_FRACTION
+    max_seq = np.floor(np.maximum(free, 0.0) / (kv_token_chip * (input_len + output_len)))
+    b = np.where(saturate, np.maximum(max_seq, 1.0), batch)
+    fits = (free > 0) & (max_seq >= np.where(saturate, 1.0, batch))
+
+    # decode step per stage: micro-batches of b/pp sequences pass the pp stages in turn
+    mb = np.maximum(b / pp, 1.0)
+    touched = expert * _experts_touched(spec, mb)
+    weights_read = (total - expert + touched) * weight_bytes / chips
+    mem_bytes = weights_read + mb * context * kv_token_chip
+    t_mem = mem_bytes / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
+    t_comp = mb * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
+    ones = np.ones_like(tp)
+    ar = collectives.all_reduce_time(cluster, 2.0 * mb * spec.hidden, tp, ones, eff.network_efficiency)
+    t_comm = 2.0 * spec.layers / pp * ar
+    stage = np.maximum(t_mem, t_comp) + t_comm + eff.step_overhead_s / pp
+    tpot = stage * pp
+    # throughput: pp micro-batches in flight keep every stage busy
+    decode_tokens_per_s = mb * pp / tpot
+
+    prompt = prefill_flops(spec, input_len)
+    t_prefill_one = prompt / chips / (compute_peak * eff.prefill_efficiency)
+    ar_prefill = collectives.all_reduce_time(cluster, 2.0 * input_len * spec.hidden, tp, ones, eff.network_efficiency)
+    t_prefill_one = t_prefill_one + 2.0 * spec.layers / pp * ar_prefill
+    ttft = np.where(saturate, t_prefill_one, b * t_prefill_one) + weights_chip / cluster.hbm_bytes_per_s
+    throughput = np.where(
+        saturate,
+        output_len / (t_prefill_one + output_len / decode_tokens_per_s),
+        b * output_len / (ttft + output_len * tpot),
+    )
+    return ReplicaArrays(
+        weights_bytes_per_chip=weights_chip,
+        kv_bytes_per_token_per_chip=kv_token_chip,
+        max_sequences=max_seq,
+        fits=fits,
+        ttft_s=ttft,
+        tpot_s=tpot,
+        decode_step_s=stage * pp,
+        throughput_tokens_per_s=throughput,
+        batch=b,
+    )
