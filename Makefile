@@ -32,6 +32,8 @@ demo: $(VENV)/.installed
 		--global-batch-tokens 16M --tokens 15.6T --top 3
 	$(BIN)/computeplan train --model llama3-405b --chip trn2 --chips 65536 --seq 8192 \
 		--global-batch-tokens 16M --tokens 15.6T
+	$(BIN)/computeplan serve --model llama3-70b --input 2048 --output 256 --tpot-ms 50 \
+		--traffic 1e9tok/day --compare h100-sxm,h200-sxm,b200,trn2,tpu-v6e,mi300x
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -54,6 +56,7 @@ docs: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/search_training.py
+	$(BIN)/python benchmarks/search_serving.py
 
 ## calibrate: refit the efficiency parameters per chip family on the measured runs (held-out rows excluded)
 calibrate: $(VENV)/.installed

@@ -362,3 +362,137 @@ def calibrate_file(path: str | Path, *, catalog: Catalog | None = None) -> dict[
     runs, _ = read_training_runs(path, catalog)
     prepared, _ = prepare_all(runs, catalog)
     return fit_table(prepared)
+
+
+def parse_traffic(text: str, output_len: float) -> float:
+    """Output tokens per day from '1e9tok/day', '2B tok/day', '50req/s' (x output tokens) or a bare number."""
+    from computeplan.units import Dimension, parse_quantity
+
+    raw = text.replace(" ", "")
+    for suffix, scale in (
+        ("tok/day", 1.0),
+        ("tokens/day", 1.0),
+        ("tok/s", SECONDS_PER_DAY_),
+        ("req/s", SECONDS_PER_DAY_ * output_len),
+        ("req/day", output_len),
+    ):
+        if raw.endswith(suffix):
+            return parse_quantity(raw[: -len(suffix)], Dimension.COUNT, field="--traffic") * scale
+    try:
+        return parse_quantity(raw, Dimension.COUNT, field="--traffic")
+    except ComputeplanError:
+        raise InvalidLayout(
+            f"--traffic: cannot read {text!r}; use e.g. 1e9tok/day, 2B tok/day, 20000tok/s or 50req/s"
+        ) from None
+
+
+SECONDS_PER_DAY_ = 86400.0
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    model: TransformerSpec
+    input_len: float
+    output_len: float
+    tpot_s: float | None
+    ttft_s: float | None
+    traffic_tokens_per_day: float | None
+    rows: list[Any]  # one ServingEstimate (or an error text) per chip
+    pareto: dict[str, list[dict[str, Any]]]
+    evaluated: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.name,
+            "input_len": self.input_len,
+            "output_len": self.output_len,
+            "tpot_target_s": self.tpot_s,
+            "ttft_target_s": self.ttft_s,
+            "traffic_tokens_per_day": self.traffic_tokens_per_day,
+            "layouts_evaluated": self.evaluated,
+            "results": [r if isinstance(r, dict) else r.to_dict() for r in self.rows],
+            "pareto": self.pareto,
+        }
+
+
+def estimate_serving(
+    model: str | TransformerSpec,
+    chips: list[str],
+    *,
+    input_len: float,
+    output_len: float,
+    tpot_s: float | None = None,
+    ttft_s: float | None = None,
+    traffic: str | None = None,
+    weight_precisions: list[str] | None = None,
+    prefix_hit_rate: float = 0.0,
+    speculative_tokens: int = 0,
+    acceptance_rate: float = 0.0,
+    catalog: Catalog | None = None,
+    pue: float | None = None,
+    utilization: float = 1.0,
+) -> ServingPlan:
+    """The cheapest replica per chip that meets the latency targets, with $/Mtok, J/token and chips needed."""
+    from computeplan.calibration.inference import efficiency_for as serving_efficiency
+    from computeplan.search.serving_search import estimate_at, search_serving
+
+    catalog = catalog or load_catalog()
+    spec = model if isinstance(model, TransformerSpec) else TransformerSpec.from_entry(resolve_model(catalog, model))
+    if input_len < 0 or output_len <= 0:
+        raise InvalidLayout("--input must be >= 0 and --output > 0 tokens")
+    for name, value in (("--prefix-hit-rate", prefix_hit_rate), ("--acceptance-rate", acceptance_rate)):
+        if not 0.0 <= value < 1.0:
+            raise InvalidLayout(f"{name}: must be in [0, 1), got {value}")
+    if not 0.0 < utilization <= 1.0:
+        raise InvalidLayout(f"--utilization: must be in (0, 1], got {utilization}")
+    tokens_per_day = parse_traffic(traffic, output_len) if traffic else None
+    if pue is None:
+        pue = catalog.fact(DEFAULT_PUE_FACT).value if DEFAULT_PUE_FACT in catalog.facts else 1.2
+    table = load_efficiency_table(kind="inference")
+    rows: list[Any] = []
+    pareto: dict[str, list[dict[str, Any]]] = {}
+    evaluated = 0
+    for chip_value in chips:
+        cat = resolve_chip(catalog, chip_value)
+        chip_id = chip_id_of(chip_value, cat)
+        cluster = cluster_from_catalog(
+            cat, chip_id, cat.system(cat.chip(chip_id).system).scaleup_domain_chips.value.__int__()
+        )
+        eff = serving_efficiency(cluster.family, table)
+        result = search_serving(
+            spec,
+            cluster,
+            eff,
+            input_len=input_len,
+            output_len=output_len,
+            tpot_s=tpot_s,
+            ttft_s=ttft_s,
+            weight_precisions=weight_precisions,
+            prefix_hit_rate=prefix_hit_rate,
+            speculative_tokens=speculative_tokens,
+            acceptance_rate=acceptance_rate,
+        )
+        evaluated += len(result.candidates.weight)
+        kwargs = dict(
+            input_len=input_len,
+            output_len=output_len,
+            traffic_tokens_per_day=tokens_per_day,
+            pue=pue,
+            utilization=utilization,
+        )
+        pareto[chip_id] = [
+            {
+                k: v
+                for k, v in estimate_at(result, int(i), cluster, eff, **kwargs).to_dict().items()  # type: ignore[arg-type]
+                if k in ("layout", "tpot_s", "ttft_s", "throughput_tokens_per_s_per_chip")
+            }
+            for i in result.pareto
+        ]
+        if result.best is None:
+            why = (
+                "the weights fit no replica" if not result.arrays.fits.any() else "no layout meets the latency targets"
+            )
+            rows.append({"chip": chip_id, "error": why})
+            continue
+        rows.append(estimate_at(result, result.best, cluster, eff, **kwargs))  # type: ignore[arg-type]
+    return ServingPlan(spec, input_len, output_len, tpot_s, ttft_s, tokens_per_day, rows, pareto, evaluated)

@@ -34,7 +34,8 @@ def _root(
 ) -> None:
     """Plan AI compute from first principles: chips, models, training, serving and fleets.
 
-    Catalog: chips, systems, models, facts, show. Training: train, validate, calibrate. Every command takes --json.
+    Catalog: chips, systems, models, facts, show. Training: train. Serving: serve. Accuracy: validate, calibrate.
+    Every command takes --json.
     """
 
 
@@ -253,3 +254,67 @@ def calibrate(
         typer.echo(f"wrote {out}")
     else:
         typer.echo(text, nl=False)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="catalog model id or a model YAML file")],
+    chip: Annotated[str | None, typer.Option(help="catalog chip id or chip YAML file [default: trn2]")] = None,
+    compare: Annotated[
+        str | None, typer.Option(help="comma-separated chips to compare, e.g. h100-sxm,h200-sxm,b200,trn2")
+    ] = None,
+    input: Annotated[int, typer.Option("--input", min=0, help="prompt tokens per request")] = 2048,
+    output: Annotated[int, typer.Option("--output", min=1, help="generated tokens per request")] = 256,
+    tpot_ms: Annotated[float | None, typer.Option(help="target time per output token, ms")] = None,
+    ttft_s: Annotated[float | None, typer.Option(help="target time to first token, s")] = None,
+    traffic: Annotated[
+        str | None, typer.Option(help="demand: 1e9tok/day, 20000tok/s or 50req/s (output tokens)")
+    ] = None,
+    weights: Annotated[
+        str | None, typer.Option(help="allowed weight precisions, e.g. bf16,fp8 [default: all the chip runs]")
+    ] = None,
+    prefix_hit_rate: Annotated[float, typer.Option(help="prefix-cache hit rate of prompt tokens, 0..1")] = 0.0,
+    speculative_tokens: Annotated[int, typer.Option(min=0, help="draft tokens per step (0 = off)")] = 0,
+    acceptance_rate: Annotated[float, typer.Option(help="probability a draft token is accepted, 0..1")] = 0.0,
+    pue: Annotated[float | None, typer.Option(help="power usage effectiveness [default: catalog]")] = None,
+    utilization: Annotated[
+        float, typer.Option(help="average fleet load vs saturated throughput, (0, 1]: scales $/token and chips")
+    ] = 1.0,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Cheapest serving layout per chip within latency targets: $/Mtok, J/token, chips for the traffic."""
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+    from computeplan.errors import InvalidLayout
+
+    chips = [c.strip() for c in compare.split(",") if c.strip()] if compare else [chip or "trn2"]
+    allowed = [w.strip() for w in weights.split(",")] if weights else None
+    from computeplan.perf.inference import BYTES_PER_WEIGHT
+
+    for w in allowed or []:
+        if w not in BYTES_PER_WEIGHT:
+            raise InvalidLayout(f"--weights: unknown precision '{w}'; allowed: {', '.join(BYTES_PER_WEIGHT)}")
+    plan = api.estimate_serving(
+        model,
+        chips,
+        input_len=input,
+        output_len=output,
+        tpot_s=tpot_ms / 1000 if tpot_ms is not None else None,
+        ttft_s=ttft_s,
+        traffic=traffic,
+        weight_precisions=allowed,
+        prefix_hit_rate=prefix_hit_rate,
+        speculative_tokens=speculative_tokens,
+        acceptance_rate=acceptance_rate,
+        catalog=load_catalog(catalog),
+        pue=pue,
+        utilization=utilization,
+    )
+    if json_out:
+        print_json(plan.to_dict())
+    else:
+        from computeplan.report import serving_tables
+
+        serving_tables.print_serving(plan)

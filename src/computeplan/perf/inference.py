@@ -14,6 +14,13 @@ token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_
   mean context n_in + n_out/2; each request also costs its prefill, so per replica
   throughput = n_out / (T_prefill(n_in) + n_out t_step(B) / B).
 TPOT is t_step times pp (a token passes every stage).
+
+Options beyond the peers (off by default):
+- continuous batching at a chosen batch B (not only saturation): TTFT = T_prefill(n_in) + one decode step.
+- prefix caching with hit rate h: only (1 - h) n_in prompt tokens are prefilled.
+- speculative decoding (draft model or multi-token prediction) proposing k tokens accepted with probability a:
+  a step verifies k + 1 tokens per sequence (compute x (k + 1), weights read once) and yields
+  (1 - a^(k+1)) / (1 - a) tokens (Leviathan et al. 2023, eq. 1); the draft costs a fraction of a step.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ COMPUTE_PRECISION = {
 }
 KV_MEMORY_FRACTION = 0.9  # of HBM left after weights: serving engines reserve ~5-10% (TensorRT-LLM default 0.9)
 ACTIVATION_RESERVE_BYTES = 2.0 * 2**30  # runtime, activations and workspace per chip
+DRAFT_COST_FRACTION = 0.1  # draft proposals (small model or MTP head) as a fraction of a target decode step
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +106,7 @@ class ReplicaArrays:
     decode_step_s: Array
     throughput_tokens_per_s: Array  # output tokens per second per replica
     batch: Array
+    prefill_s: Array  # replica time to prefill one request
 
 
 def _experts_touched(spec: TransformerSpec, batch: Array) -> Array:
@@ -121,8 +130,17 @@ def replica_performance(
     input_len: Array,
     output_len: Array,
     saturate: NDArray[np.bool_],
+    continuous: NDArray[np.bool_] | None = None,
+    prefix_hit_rate: float = 0.0,
+    speculative_tokens: int = 0,
+    acceptance_rate: float = 0.0,
 ) -> ReplicaArrays:
-    """Latency and throughput of replicas; where ``saturate`` is set the batch is the KV-cache limit."""
+    """Latency and throughput of replicas.
+
+    Where ``saturate`` is set the batch is the KV-cache limit (offline benchmarks, continuous batching); else
+    ``batch``, served by continuous batching where ``continuous`` is set and as one static batch otherwise.
+    """
+    continuous = saturate if continuous is None else (continuous | saturate)
     chips = tp * pp
     total = float(spec.param_count())
     expert = float(spec.moe_layers * spec.experts * spec.mlp_params(spec.expert_ffn_hidden)) if spec.is_moe else 0.0
@@ -140,23 +158,28 @@ def replica_performance(
     touched = expert * _experts_touched(spec, mb)
     weights_read = (total - expert + touched) * weight_bytes / chips
     mem_bytes = weights_read + mb * context * kv_token_chip
+    verify = float(speculative_tokens + 1)
     t_mem = mem_bytes / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
-    t_comp = mb * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
+    t_comp = verify * mb * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
     ones = np.ones_like(tp)
     ar = collectives.all_reduce_time(cluster, 2.0 * mb * spec.hidden, tp, ones, eff.network_efficiency)
     t_comm = 2.0 * spec.layers / pp * ar
     stage = np.maximum(t_mem, t_comp) + t_comm + eff.step_overhead_s / pp
+    if speculative_tokens:
+        a = min(max(acceptance_rate, 0.0), 0.999)
+        yielded = (1.0 - a ** (speculative_tokens + 1)) / (1.0 - a)
+        stage = stage * (1.0 + DRAFT_COST_FRACTION) / yielded
     tpot = stage * pp
     # throughput: pp micro-batches in flight keep every stage busy
     decode_tokens_per_s = mb * pp / tpot
 
-    prompt = prefill_flops(spec, input_len)
+    prompt = prefill_flops(spec, input_len * (1.0 - prefix_hit_rate))
     t_prefill_one = prompt / chips / (compute_peak * eff.prefill_efficiency)
     ar_prefill = collectives.all_reduce_time(cluster, 2.0 * input_len * spec.hidden, tp, ones, eff.network_efficiency)
     t_prefill_one = t_prefill_one + 2.0 * spec.layers / pp * ar_prefill
-    ttft = np.where(saturate, t_prefill_one, b * t_prefill_one) + weights_chip / cluster.hbm_bytes_per_s
+    ttft = np.where(continuous, t_prefill_one + tpot, b * t_prefill_one + weights_chip / cluster.hbm_bytes_per_s)
     throughput = np.where(
-        saturate,
+        continuous,
         output_len / (t_prefill_one + output_len / decode_tokens_per_s),
         b * output_len / (ttft + output_len * tpot),
     )
@@ -170,4 +193,5 @@ def replica_performance(
         decode_step_s=stage * pp,
         throughput_tokens_per_s=throughput,
         batch=b,
+        prefill_s=t_prefill_one,
     )

@@ -1,0 +1,66 @@
+"""Tables for serving estimates. Presentation only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from computeplan.units import Dimension, format_quantity
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def print_serving(plan: Any) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    targets = []
+    if plan.tpot_s is not None:
+        targets.append(f"TPOT <= {plan.tpot_s * 1000:g} ms")
+    if plan.ttft_s is not None:
+        targets.append(f"TTFT <= {plan.ttft_s:g} s")
+    console.print(
+        f"{plan.model.name}: {plan.input_len:,.0f} input + {plan.output_len:,.0f} output tokens per request; "
+        f"{', '.join(targets) or 'no latency target'}; {plan.evaluated:,} layouts priced"
+    )
+    table = Table(title="Cheapest layout per chip (continuous batching)", title_justify="left")
+    for col in (
+        "chip",
+        "tp x pp",
+        "batch",
+        "weights/KV",
+        "TTFT s",
+        "TPOT ms",
+        "tok/s/chip",
+        "$/M out",
+        "$/M in",
+        "J/token",
+        "chips needed",
+    ):
+        table.add_column(col, justify="left" if col in ("chip", "weights/KV") else "right")
+    for r in plan.rows:
+        if isinstance(r, dict):
+            table.add_row(r["chip"], "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"])
+            continue
+        lay = r.layout
+        table.add_row(
+            r.chip + ("" if r.calibrated else " ~"),
+            f"{lay['tp']} x {lay['pp']}",
+            str(lay["batch"]),
+            f"{lay['weight_precision']}/{lay['kv_precision']}",
+            f"{r.ttft_s:.3f}",
+            f"{r.tpot_s * 1000:.1f}",
+            f"{r.throughput_tokens_per_s_per_chip:,.0f}",
+            _money(r.usd_per_million_output_tokens),
+            _money(r.usd_per_million_input_tokens),
+            f"{r.joules_per_output_token:.2f}",
+            "-" if r.chips_needed is None else f"{r.chips_needed:,}",
+        )
+    console.print(table)
+    if plan.traffic_tokens_per_day is not None:
+        console.print(f"traffic: {format_quantity(plan.traffic_tokens_per_day, Dimension.COUNT)} output tokens/day")
+    console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")
