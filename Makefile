@@ -30,6 +30,7 @@ demo: $(VENV)/.installed
 	$(BIN)/computeplan show chip trn2
 	$(BIN)/computeplan train --model llama3-405b --chip h100-sxm --chips 16384 --seq 8192 \
 		--global-batch-tokens 16M --tokens 15.6T --top 3
+	$(BIN)/computeplan goodput --chips 16384 --model llama3-405b --days 54 --plot goodput.png
 	$(BIN)/computeplan train --model llama3-405b --chip trn2 --chips 65536 --seq 8192 \
 		--global-batch-tokens 16M --tokens 15.6T
 	$(BIN)/computeplan serve --model llama3-70b --input 2048 --output 256 --tpot-ms 50 \
@@ -67,6 +68,7 @@ calibrate: $(VENV)/.installed
 accuracy: $(VENV)/.installed
 	$(BIN)/computeplan validate $(TRAINING_RUNS) --markdown > docs/ACCURACY.md
 	$(BIN)/computeplan validate $(SERVING_RUNS) --markdown >> docs/ACCURACY.md
+	$(BIN)/python -m computeplan.calibration.goodput_report >> docs/ACCURACY.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -164,8 +164,17 @@ class TrainingPlan:
     estimates: list[TrainingEstimate]
     search: SearchResult | None
     pue: float
+    goodput: Any = None  # perf.goodput.GoodputEstimate when failures are modelled
+
+    def time_with_failures_s(self, estimate: TrainingEstimate) -> float | None:
+        if estimate.time_to_train_s is None or self.goodput is None:
+            return None
+        return float(estimate.time_to_train_s / self.goodput.goodput)
 
     def to_dict(self) -> dict[str, Any]:
+        results = []
+        for e in self.estimates:
+            results.append({**e.to_dict(), "time_to_train_with_failures_s": self.time_with_failures_s(e)})
         return {
             "model": self.model.name,
             "chip": self.cluster.chip_id,
@@ -189,7 +198,8 @@ class TrainingPlan:
                     "attention_relative",
                 )
             },
-            "results": [e.to_dict() for e in self.estimates],
+            "results": results,
+            "goodput": None if self.goodput is None else dict(self.goodput.__dict__),
         }
 
 
@@ -209,6 +219,7 @@ def estimate_training(
     overrides: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
     pue: float | None = None,
+    failures: bool = True,
 ) -> TrainingPlan:
     """Best layout(s) for training ``model`` on ``chips`` chips of ``chip`` (or price one given ``layout``)."""
     catalog = catalog or load_catalog()
@@ -239,10 +250,20 @@ def estimate_training(
         estimate = evaluate_layout(
             spec, cluster, eff, full, global_batch=global_batch, seq_len=seq, tokens=tokens, pue=pue
         )
-        return TrainingPlan(spec, cluster, eff, global_batch, seq, tokens, [estimate], None, pue)
-    result = search_layouts(spec, cluster, eff, global_batch=global_batch, seq_len=seq, allow_fp8=allow_fp8)
-    estimates = best_estimates(result, cluster, eff, top=top, tokens=tokens, pue=pue)
-    return TrainingPlan(spec, cluster, eff, global_batch, seq, tokens, estimates, result, pue)
+        estimates, result = [estimate], None
+    else:
+        result = search_layouts(spec, cluster, eff, global_batch=global_batch, seq_len=seq, allow_fp8=allow_fp8)
+        estimates = best_estimates(result, cluster, eff, top=top, tokens=tokens, pue=pue)
+    good = None
+    if failures and tokens is not None and all(k in catalog.facts for k in ("failures-llama3-window", "restart-time")):
+        from computeplan.perf.goodput import estimate_goodput as goodput_of
+
+        setup = checkpoint_setup(catalog, spec.param_count(), chips)
+        good = goodput_of(failure_model(catalog), setup, chips)
+        wall = estimates[0].time_to_train_s
+        if wall is not None:  # interruptions expected over the run's wall time, failures included
+            good = goodput_of(failure_model(catalog), setup, chips, run_s=wall / good.goodput)
+    return TrainingPlan(spec, cluster, eff, global_batch, seq, tokens, estimates, result, pue, good)
 
 
 @dataclass(frozen=True)
@@ -496,3 +517,77 @@ def estimate_serving(
             continue
         rows.append(estimate_at(result, result.best, cluster, eff, **kwargs))  # type: ignore[arg-type]
     return ServingPlan(spec, input_len, output_len, tpot_s, ttft_s, tokens_per_day, rows, pareto, evaluated)
+
+
+FAILURE_PREFIX = "failures-llama3-"
+PCIE_SNAPSHOT_BYTES_PER_S = 25e9  # per chip, HBM to host copy of an asynchronous checkpoint (PCIe Gen5 x16, ~half peak)
+CHECKPOINT_BYTES_PER_PARAM = 14.0  # bf16 weights 2 + fp32 master 4 + Adam m and v 8
+
+
+def failure_model(catalog: Catalog) -> Any:
+    """Per-chip interruption rates by root cause, from the Llama 3 interruption counts in the catalog."""
+    from computeplan.perf.goodput import FailureModel
+
+    window = catalog.fact("failures-llama3-window").value
+    chips = catalog.fact("failures-llama3-chips").value
+    rates = {
+        fid.removeprefix(FAILURE_PREFIX): fact.value / (chips * window)
+        for fid, fact in catalog.facts.items()
+        if fid.startswith(FAILURE_PREFIX)
+        and fid.removeprefix(FAILURE_PREFIX) not in ("window", "chips", "planned", "effective-time")
+    }
+    return FailureModel(rates_per_chip_s=rates)
+
+
+def checkpoint_setup(
+    catalog: Catalog,
+    params: float,
+    num_chips: int,
+    *,
+    asynchronous: bool = False,
+    hot_spares: bool = True,
+    storage_bytes_per_s_per_chip: float | None = None,
+) -> Any:
+    """Checkpoint cost for a model of ``params`` parameters on ``num_chips`` chips, from catalog facts."""
+    from computeplan.perf.goodput import CheckpointSetup
+
+    per_chip = storage_bytes_per_s_per_chip or catalog.fact("storage-write-bandwidth-per-chip").value
+    restart = catalog.fact("restart-time")
+    return CheckpointSetup(
+        checkpoint_bytes=params * CHECKPOINT_BYTES_PER_PARAM,
+        write_bytes_per_s=per_chip * num_chips,
+        read_bytes_per_s=per_chip * num_chips,
+        restart_s=restart.value if hot_spares else (restart.high or restart.value),
+        asynchronous=asynchronous,
+        snapshot_bytes_per_s=PCIE_SNAPSHOT_BYTES_PER_S * num_chips,
+    )
+
+
+def estimate_goodput(
+    model: str | TransformerSpec,
+    chips: int,
+    *,
+    days: float | None = None,
+    asynchronous: bool = False,
+    hot_spares: bool = True,
+    storage_bytes_per_s_per_chip: float | None = None,
+    catalog: Catalog | None = None,
+) -> Any:
+    """Interruptions, job MTBF, optimal checkpoint interval and goodput for a training job."""
+    from computeplan.perf.goodput import estimate_goodput as goodput_of
+
+    if chips < 1:
+        raise InvalidLayout(f"--chips: must be at least 1, got {chips}")
+    if days is not None and days <= 0:
+        raise InvalidLayout(f"--days: must be positive, got {days}")
+    catalog = catalog or load_catalog()
+    spec = model if isinstance(model, TransformerSpec) else TransformerSpec.from_entry(resolve_model(catalog, model))
+    setup = checkpoint_setup(
+        catalog,
+        spec.param_count(),
+        chips,
+        asynchronous=asynchronous,
+        hot_spares=hot_spares,
+        storage_bytes_per_s_per_chip=storage_bytes_per_s_per_chip,
+    )
+    return goodput_of(failure_model(catalog), setup, chips, run_s=days * 86400.0 if days else None)

@@ -34,7 +34,8 @@ def _root(
 ) -> None:
     """Plan AI compute from first principles: chips, models, training, serving and fleets.
 
-    Catalog: chips, systems, models, facts, show. Training: train. Serving: serve. Accuracy: validate, calibrate.
+    Catalog: chips, systems, models, facts, show. Training: train, goodput. Serving: serve.
+    Accuracy: validate, calibrate.
     Every command takes --json.
     """
 
@@ -135,6 +136,9 @@ def train(
     pue: Annotated[
         float | None, typer.Option(help="power usage effectiveness [default: catalog pue-hyperscale]")
     ] = None,
+    no_failures: Annotated[
+        bool, typer.Option("--no-failures", help="ignore interruptions (time to train at 100% goodput)")
+    ] = False,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -168,6 +172,7 @@ def train(
         overrides=overrides,
         catalog=load_catalog(catalog),
         pue=pue,
+        failures=not no_failures,
     )
     if json_out:
         print_json(plan.to_dict())
@@ -318,3 +323,66 @@ def serve(
         from computeplan.report import serving_tables
 
         serving_tables.print_serving(plan)
+
+
+@app.command()
+def goodput(
+    chips: Annotated[int, typer.Option(help="chips in the training job")],
+    model: Annotated[
+        str, typer.Option(help="catalog model id or YAML file (sets the checkpoint size)")
+    ] = "llama3-405b",
+    chip: Annotated[
+        str, typer.Option(help="catalog chip id (failure rates are per chip, from published runs)")
+    ] = "h100-sxm",
+    days: Annotated[float | None, typer.Option(help="wall-clock length of the run, days")] = None,
+    async_checkpoint: Annotated[bool, typer.Option("--async-checkpoint", help="checkpoint asynchronously")] = False,
+    no_hot_spares: Annotated[bool, typer.Option("--no-hot-spares", help="wait for repairs on failure")] = False,
+    storage_gb_per_s: Annotated[
+        float | None, typer.Option(help="checkpoint storage bandwidth per chip, GB/s [default: catalog]")
+    ] = None,
+    plot: Annotated[str | None, typer.Option(help="write a PNG of goodput vs cluster size to this path")] = None,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Interruptions, job MTBF, optimal checkpoint interval and goodput of a large training job."""
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+
+    cat = load_catalog(catalog)
+    cat.chip(chip)
+    storage = storage_gb_per_s * 1e9 if storage_gb_per_s is not None else None
+    kwargs = dict(
+        asynchronous=async_checkpoint, hot_spares=not no_hot_spares, storage_bytes_per_s_per_chip=storage, catalog=cat
+    )
+    est = api.estimate_goodput(model, chips, days=days, **kwargs)  # type: ignore[arg-type]
+    if plot:
+        from computeplan.report.charts import goodput_vs_chips
+
+        sizes = sorted({1024, 4096, 16384, 65536, 131072, 262144, 524288, chips})
+        points = [api.estimate_goodput(model, n, **kwargs) for n in sizes]  # type: ignore[arg-type]
+        goodput_vs_chips(
+            sizes,
+            [p.goodput for p in points],
+            [p.job_mtbf_s / 3600 for p in points],
+            plot,
+            title=f"Goodput of {model} training vs cluster size (optimal checkpoint interval)",
+        )
+    if json_out:
+        print_json({**est.__dict__, "chip": chip, "model": model, "plot": plot})
+        return
+    typer.echo(f"{model} on {chips:,} x {chip}")
+    typer.echo(
+        f"job MTBF {est.job_mtbf_s / 3600:.2f} h ({est.interruptions_per_day:.1f} interruptions/day)"
+        + (f"; {est.interruptions:,.0f} expected over {est.run_days:g} days" if est.interruptions else "")
+    )
+    typer.echo(
+        f"checkpoint {est.checkpoint_bytes / 1e12:.2f} TB: blocks {est.checkpoint_blocking_s:.1f} s; "
+        f"recovery {est.recovery_s / 60:.1f} min"
+    )
+    typer.echo(
+        f"checkpoint every {est.checkpoint_interval_s / 60:.1f} min (Young-Daly "
+        f"{est.young_daly_interval_s / 60:.1f} min); goodput {est.goodput:.1%}"
+    )
+    if plot:
+        typer.echo(f"wrote {plot}")

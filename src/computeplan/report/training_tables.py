@@ -71,6 +71,13 @@ def print_training(plan: Any) -> None:
             f"{best.time_to_train_s / SECONDS_PER_DAY:,.1f} days; {best.chip_hours:,.0f} chip-hours; "
             f"energy {best.energy_j / JOULES_PER_KWH / 1e6:,.2f} GWh (PUE {plan.pue:.2f}); cost {cost}"
         )
+    if plan.goodput is not None and best.time_to_train_s is not None:
+        g = plan.goodput
+        console.print(
+            f"with failures: {plan.time_with_failures_s(best) / SECONDS_PER_DAY:,.1f} days at goodput {g.goodput:.1%} "
+            f"(job MTBF {g.job_mtbf_s / 3600:.1f} h, {g.interruptions:,.0f} interruptions, checkpoint every "
+            f"{g.checkpoint_interval_s / 60:.1f} min; --no-failures to ignore)"
+        )
     for note in best.notes:
         console.print(f"note: {note}")
     console.print(f"efficiency: {plan.efficiency.basis}")
