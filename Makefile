@@ -21,8 +21,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## demo: install and run the most useful commands end to end (catalog and training, until the planner lands)
+## demo: install and run the flagship scenario end to end (writes plan-report.html), then the other models
 demo: $(VENV)/.installed
+	$(BIN)/computeplan plan scenarios/cloud-commitment-100b-5gw.yaml --report plan-report.html
+	@echo "open plan-report.html in a browser for the charts"
 	$(BIN)/computeplan chips
 	$(BIN)/computeplan systems
 	$(BIN)/computeplan models
@@ -58,6 +60,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/search_training.py
 	$(BIN)/python benchmarks/search_serving.py
+	$(BIN)/python benchmarks/fleet_lp.py
 
 ## calibrate: refit the efficiency parameters per chip family on the measured runs (held-out rows excluded)
 calibrate: $(VENV)/.installed

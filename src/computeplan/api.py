@@ -591,3 +591,22 @@ def estimate_goodput(
         storage_bytes_per_s_per_chip=storage_bytes_per_s_per_chip,
     )
     return goodput_of(failure_model(catalog), setup, chips, run_s=days * 86400.0 if days else None)
+
+
+def plan_fleet(
+    scenario_path: str | Path,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    catalog: Catalog | None = None,
+    progress: Any = None,
+) -> Any:
+    """Solve a fleet scenario: what the budget, power and chip roadmap buy, year by year."""
+    from computeplan.fleet.inputs import build_inputs
+    from computeplan.fleet.lp import build_and_solve
+    from computeplan.fleet.results import summarize
+    from computeplan.fleet.scenario import load_scenario
+
+    scenario = load_scenario(scenario_path, dict(overrides or {}))
+    catalog = catalog or load_catalog()
+    inputs = build_inputs(scenario, catalog, progress=progress)
+    return summarize(scenario, inputs, build_and_solve(scenario, inputs))

@@ -12,7 +12,7 @@ import yaml
 from computeplan.cli import main
 from tests.catalog.test_builtin_catalog import SCHEMA_CHIP_IDS, SCHEMA_MODEL_IDS
 
-COMMANDS = ["chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "validate", "calibrate"]
+COMMANDS = ["chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "plan", "validate", "calibrate"]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -34,7 +34,7 @@ def _root(
 ) -> None:
     """Plan AI compute from first principles: chips, models, training, serving and fleets.
 
-    Catalog: chips, systems, models, facts, show. Training: train, goodput. Serving: serve.
+    Catalog: chips, systems, models, facts, show. Training: train, goodput. Serving: serve. Fleet: plan.
     Accuracy: validate, calibrate.
     Every command takes --json.
     """
@@ -386,3 +386,53 @@ def goodput(
     )
     if plot:
         typer.echo(f"wrote {plot}")
+
+
+@app.command()
+def plan(
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO.yaml", help="fleet scenario file (see scenarios/)")],
+    report: Annotated[str | None, typer.Option(help="write a self-contained HTML report to this path")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a scenario field, e.g. --set money.discount_rate=0.1")
+    ] = None,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """What a budget, a power cap and a chip roadmap buy, year by year, and which constraint binds."""
+    import sys
+
+    from computeplan import api
+    from computeplan.catalog import load_catalog
+    from computeplan.errors import ScenarioError
+
+    overrides = {}
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScenarioError(f"--set: expected key=value, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    cat = load_catalog(catalog)
+
+    def progress(message: str) -> None:
+        if not json_out and sys.stderr.isatty():
+            sys.stderr.write(f"\r\033[Kpricing {message} ...")
+            sys.stderr.flush()
+
+    result = api.plan_fleet(scenario, overrides=overrides, catalog=cat, progress=progress)
+    if not json_out and sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    if report:
+        from pathlib import Path
+
+        from computeplan.report.plan_report import plan_html
+
+        Path(report).write_text(plan_html(result, cat), encoding="utf-8")
+    if json_out:
+        print_json({**result.to_dict(), "report": report})
+        return
+    from computeplan.report.plan_report import print_plan
+
+    print_plan(result)
+    if report:
+        typer.echo(f"wrote {report}")

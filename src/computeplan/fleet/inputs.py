@@ -1,0 +1,183 @@
+"""Turn a scenario into the LP's numbers: per chip option and period, what a chip-hour delivers to each
+workload (through the training, goodput and serving models), what it costs and draws. This adapter reads the
+catalog; the LP itself (``fleet.lp``) is pure arithmetic on these arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from computeplan.catalog.loader import Catalog
+from computeplan.errors import ComputeplanError, ScenarioError
+from computeplan.fleet.scenario import Scenario
+from computeplan.units import SECONDS_PER_HOUR
+
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    """Arrays indexed [option] or [option, period] or [period]; SI units and USD."""
+
+    labels: list[str]  # option labels, e.g. "trn2 (rent)"
+    chip_ids: list[str]
+    announced: list[bool]
+    periods: list[str]
+    period_years: np.ndarray  # fractional years since start, per period
+    hours_per_period: float
+    add_allowed: np.ndarray  # [k, t] 1 where chips may be added
+    supply_per_period: np.ndarray  # [k, t]
+    lifetime_periods: np.ndarray  # [k]
+    watts_per_chip: np.ndarray  # [k] chip + host share, before PUE
+    rent_usd_per_chip_period: np.ndarray  # [k] (0 for bought)
+    capex_usd_per_chip: np.ndarray  # [k] (0 for rented)
+    energy_paid: np.ndarray  # [k] 1 for bought chips (cloud rent includes energy)
+    train_flop_per_chip_hour: np.ndarray  # [w_train, k] effective (goodput applied); 0 where not allowed
+    tokens_per_chip_hour: np.ndarray  # [w_inf, k]; 0 where not allowed
+    train_demand_flop: np.ndarray  # [w_train, t] the frontier run's size per period
+    train_value_per_flop: np.ndarray  # [w_train]
+    token_demand: np.ndarray  # [w_inf, t] output tokens per period
+    token_value: np.ndarray  # [w_inf] USD per token
+    power_available_w: np.ndarray  # [t]
+    notes: list[str] = field(default_factory=list)
+    rates_table: list[dict[str, object]] = field(default_factory=list)
+
+
+def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[str], None] | None = None) -> FleetInputs:
+    from computeplan import api
+
+    ppy = scenario.periods_per_year
+    n_t = scenario.years * ppy
+    hours = HOURS_PER_YEAR / ppy
+    periods = [f"{scenario.start_year + t // ppy}" + (f"Q{t % ppy + 1}" if ppy > 1 else "") for t in range(n_t)]
+    years_of = np.array([scenario.start_year + t // ppy for t in range(n_t)])
+    k_n = len(scenario.chips)
+    labels, chip_ids, announced, notes = [], [], [], []
+    add_allowed = np.zeros((k_n, n_t))
+    supply = np.zeros((k_n, n_t))
+    life = np.zeros(k_n)
+    watts = np.zeros(k_n)
+    rent = np.zeros(k_n)
+    capex = np.zeros(k_n)
+    energy_paid = np.zeros(k_n)
+    for k, option in enumerate(scenario.chips):
+        chip = catalog.chip(option.chip)
+        system = catalog.system(chip.system)
+        labels.append(f"{option.chip} ({option.mode})")
+        chip_ids.append(option.chip)
+        announced.append(chip.status.value == "announced")
+        window = (years_of >= option.first_year) & (years_of <= option.last_year)
+        add_allowed[k] = window
+        supply[k] = np.where(window, option.supply_per_year / ppy, 0.0)
+        life[k] = option.lifetime_years * ppy
+        watts[k] = chip.power_w.value + system.host_power_w_per_chip.value
+        if option.mode == "rent":
+            price = option.price_usd_per_hour or (chip.price_usd_per_hour.value if chip.price_usd_per_hour else None)
+            if price is None:
+                raise ScenarioError(f"chips: '{option.chip}' has no catalog price; give price_usd_per_hour")
+            rent[k] = price * (1.0 - option.committed_discount) * hours
+        else:
+            capex[k] = float(option.capex_usd or 0.0)
+            energy_paid[k] = 1.0
+
+    train_rate = np.zeros((len(scenario.training), k_n))
+    rates_table: list[dict[str, object]] = []
+    for w, job in enumerate(scenario.training):
+        for k, option in enumerate(scenario.chips):
+            if job.chips is not None and option.chip not in job.chips:
+                continue
+            if progress:
+                progress(f"training {job.model} on {option.chip}")
+            try:
+                plan = api.estimate_training(
+                    job.model,
+                    option.chip,
+                    option.training_cluster_chips,
+                    seq_len=job.seq_len,
+                    global_batch_tokens=job.global_batch_tokens,
+                    tokens=1e12,
+                    catalog=catalog,
+                )
+            except ComputeplanError as exc:
+                notes.append(f"{option.chip} cannot train {job.model} on {option.training_cluster_chips} chips: {exc}")
+                continue
+            best = plan.estimates[0]
+            good = plan.goodput.goodput if plan.goodput is not None else 1.0
+            per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
+            train_rate[w, k] = per_chip_s * SECONDS_PER_HOUR * good
+            rates_table.append(
+                {
+                    "workload": f"train {job.model}",
+                    "chip": option.chip,
+                    "mfu": best.mfu,
+                    "goodput": good,
+                    "flop_per_chip_hour": train_rate[w, k],
+                }
+            )
+    token_rate = np.zeros((len(scenario.inference), k_n))
+    for w, serve in enumerate(scenario.inference):
+        for k, option in enumerate(scenario.chips):
+            if serve.chips is not None and option.chip not in serve.chips:
+                continue
+            if progress:
+                progress(f"serving {serve.model} on {option.chip}")
+            result = api.estimate_serving(
+                serve.model,
+                [option.chip],
+                input_len=serve.input_len,
+                output_len=serve.output_len,
+                tpot_s=serve.tpot_ms / 1000 if serve.tpot_ms else None,
+                catalog=catalog,
+            )
+            row = result.rows[0]
+            if isinstance(row, dict):
+                notes.append(f"{option.chip} cannot serve {serve.model}: {row['error']}")
+                continue
+            token_rate[w, k] = row.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR
+            rates_table.append(
+                {
+                    "workload": f"serve {serve.model}",
+                    "chip": option.chip,
+                    "tokens_per_chip_hour": token_rate[w, k],
+                    "layout": row.layout,
+                }
+            )
+
+    years = scenario.years
+    try:
+        train_demand = np.array(
+            [[v for v in job.run_flop.series(years) for _ in range(ppy)] for job in scenario.training]
+        ).reshape(len(scenario.training), n_t)
+        token_demand = np.array(
+            [[v * 365.0 / ppy for v in s.tokens_per_day.series(years) for _ in range(ppy)] for s in scenario.inference]
+        ).reshape(len(scenario.inference), n_t)
+    except ValueError as exc:
+        raise ScenarioError(f"workloads: {exc}") from None
+    power = np.array([scenario.power.available_w[t // ppy] for t in range(n_t)])
+    return FleetInputs(
+        labels=labels,
+        chip_ids=chip_ids,
+        announced=announced,
+        periods=periods,
+        period_years=np.arange(n_t) / ppy,
+        hours_per_period=hours,
+        add_allowed=add_allowed,
+        supply_per_period=supply,
+        lifetime_periods=life,
+        watts_per_chip=watts,
+        rent_usd_per_chip_period=rent,
+        capex_usd_per_chip=capex,
+        energy_paid=energy_paid,
+        train_flop_per_chip_hour=train_rate,
+        tokens_per_chip_hour=token_rate,
+        train_demand_flop=train_demand,
+        train_value_per_flop=np.array([j.value_usd_per_flop for j in scenario.training]),
+        token_demand=token_demand,
+        token_value=np.array([s.value_usd_per_million_tokens / 1e6 for s in scenario.inference]),
+        power_available_w=power,
+        notes=notes,
+        rates_table=rates_table,
+    )
