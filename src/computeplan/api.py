@@ -268,6 +268,8 @@ def estimate_training(
 
 @dataclass(frozen=True)
 class ValidationReport:
+    """Predicted vs measured rows of a training or serving CSV; held-out rows summarised apart."""
+
     rows: list[Any]
     skipped: list[tuple[str, str]]
     held_out: set[str]
@@ -276,22 +278,11 @@ class ValidationReport:
     summary_held_out: dict[str, Any]
 
 
-def validate_file(
-    path: str | Path, *, catalog: Catalog | None = None, table: Mapping[str, Any] | str | None = "builtin"
-) -> ValidationReport:
-    """Predict every row of a measured-runs CSV and summarize the error (held-out rows reported apart)."""
-    from computeplan.calibration.fit import split
-    from computeplan.calibration.runs import read_training_runs
-    from computeplan.calibration.validate import prepare_all, summarize, validate_runs
+def _report(rows: list[Any], run_ids: list[str], held: set[str], skipped: list[tuple[str, str]]) -> ValidationReport:
+    from computeplan.calibration.validate import summarize
 
-    catalog = catalog or load_catalog()
-    runs, skipped = read_training_runs(path, catalog)
-    prepared, failed = prepare_all(runs, catalog)
-    eff_table = load_efficiency_table() if table == "builtin" else table
-    rows = validate_runs(prepared, eff_table if isinstance(eff_table, Mapping) else None) + failed
-    order = {run.id: i for i, run in enumerate(runs)}
+    order = {run_id: i for i, run_id in enumerate(run_ids)}
     rows.sort(key=lambda r: order.get(r.id, 0))
-    held = {p.run.id for p in split(prepared)[1]}
     return ValidationReport(
         rows=rows,
         skipped=skipped,
@@ -300,6 +291,23 @@ def validate_file(
         summary_fit=summarize([r for r in rows if r.id not in held]),
         summary_held_out=summarize([r for r in rows if r.id in held]),
     )
+
+
+def validate_file(
+    path: str | Path, *, catalog: Catalog | None = None, table: Mapping[str, Any] | str | None = "builtin"
+) -> ValidationReport:
+    """Predict every row of a training CSV and summarize the error (held-out rows reported apart)."""
+    from computeplan.calibration.fit import split
+    from computeplan.calibration.runs import read_training_runs
+    from computeplan.calibration.validate import prepare_all, validate_runs
+
+    catalog = catalog or load_catalog()
+    runs, skipped = read_training_runs(path, catalog)
+    prepared, failed = prepare_all(runs, catalog)
+    eff_table = load_efficiency_table() if table == "builtin" else table
+    rows = validate_runs(prepared, eff_table if isinstance(eff_table, Mapping) else None) + failed
+    held = {p.run.id for p in split(prepared)[1]}
+    return _report(rows, [run.id for run in runs], held, skipped)
 
 
 def is_inference_file(path: str | Path) -> bool:
@@ -311,21 +319,12 @@ def is_inference_file(path: str | Path) -> bool:
     return "scenario" in header.split(",")
 
 
-@dataclass(frozen=True)
-class InferenceValidationReport:
-    rows: list[Any]
-    skipped: list[tuple[str, str]]
-    held_out: set[str]
-    summary: dict[str, Any]
-    summary_fit: dict[str, Any]
-    summary_held_out: dict[str, Any]
-
-
 def validate_inference_file(
     path: str | Path, *, catalog: Catalog | None = None, table: Mapping[str, Any] | str | None = "builtin"
-) -> InferenceValidationReport:
+) -> ValidationReport:
     """Predict every serving run of a CSV and summarize the error (held-out rows reported apart)."""
     from computeplan.calibration import inference as ci
+    from computeplan.calibration.fit import split
 
     catalog = catalog or load_catalog()
     runs, skipped = ci.read_inference_runs(path, catalog)
@@ -351,17 +350,8 @@ def validate_inference_file(
             )
     eff_table = load_efficiency_table(kind="inference") if table == "builtin" else table
     rows = ci.validate(prepared, eff_table if isinstance(eff_table, Mapping) else None) + failed
-    order = {run.id: i for i, run in enumerate(runs)}
-    rows.sort(key=lambda r: order.get(r.id, 0))
-    held = {p.run.id for p in ci.split(prepared)[1]}
-    return InferenceValidationReport(
-        rows=rows,
-        skipped=skipped,
-        held_out=held,
-        summary=ci.summarize(rows),
-        summary_fit=ci.summarize([r for r in rows if r.id not in held]),
-        summary_held_out=ci.summarize([r for r in rows if r.id in held]),
-    )
+    held = {p.run.id for p in split(prepared)[1]}
+    return _report(rows, [run.id for run in runs], held, skipped)
 
 
 def calibrate_file(path: str | Path, *, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.optimize import least_squares  # type: ignore[import-untyped]
@@ -18,17 +18,21 @@ from computeplan.calibration.validate import PreparedRun, predict
 from computeplan.hardware.efficiency import BOUNDS, FITTED_NAMES, PRIOR, EfficiencyParams
 
 HOLD_OUT_EVERY = 4
+T = TypeVar("T")
 
 
-def split(prepared: Sequence[PreparedRun]) -> tuple[list[PreparedRun], list[PreparedRun]]:
-    """(fit, held out): within each source, rows in id order; every 4th (the 4th, 8th, ...) is held out."""
-    by_source: dict[str, list[PreparedRun]] = defaultdict(list)
+def split(prepared: Sequence[T]) -> tuple[list[T], list[T]]:
+    """(fit, held out): within each source, rows in id order; every 4th (the 4th, 8th, ...) is held out.
+
+    Works for any prepared run with ``.run.source`` and ``.run.id`` (training and serving alike).
+    """
+    by_source: dict[str, list[T]] = defaultdict(list)
     for item in prepared:
-        by_source[item.run.source.split(" ")[0]].append(item)
-    fit: list[PreparedRun] = []
-    held: list[PreparedRun] = []
+        by_source[item.run.source.split(" ")[0]].append(item)  # type: ignore[attr-defined]
+    fit: list[T] = []
+    held: list[T] = []
     for items in by_source.values():
-        for i, item in enumerate(sorted(items, key=lambda x: x.run.id)):
+        for i, item in enumerate(sorted(items, key=lambda x: x.run.id)):  # type: ignore[attr-defined]
             (held if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 else fit).append(item)
     return fit, held
 

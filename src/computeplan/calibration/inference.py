@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -262,18 +261,6 @@ def validate(prepared: Sequence[PreparedInference], table: Mapping[str, Any] | N
     return rows
 
 
-def split(prepared: Sequence[PreparedInference]) -> tuple[list[PreparedInference], list[PreparedInference]]:
-    by_source: dict[str, list[PreparedInference]] = defaultdict(list)
-    for item in prepared:
-        by_source[item.run.source.split(" ")[0]].append(item)
-    fit: list[PreparedInference] = []
-    held: list[PreparedInference] = []
-    for items in by_source.values():
-        for i, item in enumerate(sorted(items, key=lambda x: x.run.id)):
-            (held if i % 4 == 3 else fit).append(item)
-    return fit, held
-
-
 def _fit(rows: Sequence[PreparedInference]) -> dict[str, float]:
     from scipy.optimize import least_squares  # type: ignore[import-untyped]
 
@@ -298,6 +285,8 @@ def _fit(rows: Sequence[PreparedInference]) -> dict[str, float]:
 
 
 def fit_table(prepared: Sequence[PreparedInference]) -> dict[str, Any]:
+    from computeplan.calibration.fit import split
+
     fit_rows, held = split(prepared)
     families: dict[str, list[PreparedInference]] = defaultdict(list)
     for item in fit_rows:
@@ -309,13 +298,3 @@ def fit_table(prepared: Sequence[PreparedInference]) -> dict[str, Any]:
     table["fitted_on"] = sorted(i.run.id for i in fit_rows)
     table["held_out"] = sorted(i.run.id for i in held)
     return table
-
-
-def summarize(rows: Sequence[InferenceRowResult]) -> dict[str, Any]:
-    errors = [abs(r.error_pct) for r in rows if r.error_pct is not None]
-    return {
-        "count": len(rows),
-        "predicted": len(errors),
-        "median_abs_error_pct": statistics.median(errors) if errors else None,
-        "max_abs_error_pct": max(errors) if errors else None,
-    }

@@ -95,10 +95,8 @@ def inference_markdown(rows: Sequence[Any], held_out: set[str], table: Mapping[s
         "| set | rows | median abs error % | max abs error % |",
         "| --- | --- | --- | --- |",
     ]
-    from computeplan.calibration.inference import summarize as summarize_inference
-
     for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
-        s = summarize_inference(subset)
+        s = summarize(subset)
         lines.append(
             f"| {name} | {s['predicted']} of {s['count']} | {_fmt(s['median_abs_error_pct'], 3)} | "
             f"{_fmt(s['max_abs_error_pct'], 3)} |"

@@ -148,7 +148,8 @@ def _row(item: PreparedRun, eff: EfficiencyParams, **extra: Any) -> RowResult:
     )
 
 
-def summarize(rows: Sequence[RowResult]) -> dict[str, Any]:
+def summarize(rows: Sequence[Any]) -> dict[str, Any]:
+    """Count, predicted count, median and worst absolute % error of rows with an ``error_pct``."""
     errors = [abs(r.error_pct) for r in rows if r.error_pct is not None]
     return {
         "count": len(rows),

@@ -196,9 +196,7 @@ def validate(
 
     inference = api.is_inference_file(path)
     cat = load_catalog(catalog)
-    report: api.ValidationReport | api.InferenceValidationReport = (
-        api.validate_inference_file(path, catalog=cat) if inference else api.validate_file(path, catalog=cat)
-    )
+    report = api.validate_inference_file(path, catalog=cat) if inference else api.validate_file(path, catalog=cat)
     if json_out:
         print_json(
             {
