@@ -228,7 +228,7 @@ def estimate_training(
     spec = model if isinstance(model, TransformerSpec) else TransformerSpec.from_entry(resolve_model(catalog, model))
     if overrides:
         spec = override_spec(spec, overrides)
-    seq = seq_len or spec.seq_len
+    seq = spec.seq_len if seq_len is None else seq_len
     if seq <= 0:
         raise InvalidLayout(f"--seq: must be positive, got {seq}")
     if global_batch is None:

@@ -107,6 +107,11 @@ def test_architecture_override(capsys):
     assert code == 2 and "did you mean 'layers'" in err
 
 
+def test_zero_sequence_length_is_refused(capsys):
+    code, _, err = run(capsys, "train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--seq", "0")
+    assert code == 2 and "--seq: must be positive, got 0" in err
+
+
 def test_bad_quantity_is_one_line(capsys):
     code, _, err = run(capsys, *TRAIN, "--tokens", "lots")
     assert code == 2 and "--tokens: cannot read 'lots'" in err
