@@ -40,21 +40,28 @@ def test_prefill_flops_by_hand():
     assert prefill_flops(spec, n)[0] == pytest.approx(expected)
 
 
+SCALAR_OPTIONS = ("prefix_hit_rate", "speculative_tokens", "acceptance_rate")
+BOOL_ARRAYS = ("saturate", "continuous")
+
+
 def _one(spec, c, **over):
+    """One replica: tp = pp = batch = 1, bf16, 100 + 100 tokens, static batch, unless overridden."""
     args = dict(
-        tp=np.array([1.0]),
-        pp=np.array([1.0]),
-        batch=np.array([1.0]),
-        weight_bytes=np.array([2.0]),
-        kv_bytes=np.array([2.0]),
-        compute_peak=np.array([1e15]),
-        input_len=np.array([100.0]),
-        output_len=np.array([100.0]),
-        saturate=np.array([False]),
-        continuous=np.array([False]),
+        tp=[1.0],
+        pp=[1.0],
+        batch=[1.0],
+        weight_bytes=[2.0],
+        kv_bytes=[2.0],
+        compute_peak=[1e15],
+        input_len=[100.0],
+        output_len=[100.0],
+        saturate=[False],
+        continuous=[False],
     )
-    args.update({k: np.atleast_1d(np.asarray(v, dtype=float if k != "saturate" else bool)) for k, v in over.items()})
-    return replica_performance(spec, c, EFF, **args)
+    args.update(over)
+    options = {k: args.pop(k) for k in SCALAR_OPTIONS if k in args}
+    arrays = {k: np.atleast_1d(np.asarray(v, dtype=bool if k in BOOL_ARRAYS else float)) for k, v in args.items()}
+    return replica_performance(spec, c, EFF, **arrays, **options)
 
 
 def test_decode_at_batch_one_is_bound_by_reading_the_weights():
@@ -87,22 +94,7 @@ def test_speculative_decoding_yields_more_tokens_per_step():
     spec = gpt(layers=4, hidden=1024, heads=8)
     c = cluster(num_chips=1)
     plain = _one(spec, c)
-    spec_dec = replica_performance(
-        spec,
-        c,
-        EFF,
-        tp=np.array([1.0]),
-        pp=np.array([1.0]),
-        batch=np.array([1.0]),
-        weight_bytes=np.array([2.0]),
-        kv_bytes=np.array([2.0]),
-        compute_peak=np.array([1e15]),
-        input_len=np.array([100.0]),
-        output_len=np.array([100.0]),
-        saturate=np.array([False]),
-        speculative_tokens=3,
-        acceptance_rate=0.8,
-    )
+    spec_dec = _one(spec, c, speculative_tokens=3, acceptance_rate=0.8)
     yielded = (1 - 0.8**4) / (1 - 0.8)
     assert spec_dec.tpot_s[0] == pytest.approx(plain.tpot_s[0] * 1.1 / yielded, rel=0.05)
 
@@ -110,36 +102,7 @@ def test_speculative_decoding_yields_more_tokens_per_step():
 def test_prefix_caching_removes_prefill_work():
     spec = gpt(layers=4, hidden=1024, heads=8)
     c = cluster(num_chips=1)
-    cold = replica_performance(
-        spec,
-        c,
-        EFF,
-        tp=np.array([1.0]),
-        pp=np.array([1.0]),
-        batch=np.array([1.0]),
-        weight_bytes=np.array([2.0]),
-        kv_bytes=np.array([2.0]),
-        compute_peak=np.array([1e15]),
-        input_len=np.array([1000.0]),
-        output_len=np.array([10.0]),
-        saturate=np.array([False]),
-        continuous=np.array([True]),
-    )
-    warm = replica_performance(
-        spec,
-        c,
-        EFF,
-        tp=np.array([1.0]),
-        pp=np.array([1.0]),
-        batch=np.array([1.0]),
-        weight_bytes=np.array([2.0]),
-        kv_bytes=np.array([2.0]),
-        compute_peak=np.array([1e15]),
-        input_len=np.array([1000.0]),
-        output_len=np.array([10.0]),
-        saturate=np.array([False]),
-        continuous=np.array([True]),
-        prefix_hit_rate=0.9,
-    )
+    cold = _one(spec, c, input_len=1000.0, output_len=10.0, continuous=True)
+    warm = _one(spec, c, input_len=1000.0, output_len=10.0, continuous=True, prefix_hit_rate=0.9)
     assert warm.prefill_s[0] < 0.2 * cold.prefill_s[0]
     assert warm.ttft_s[0] < cold.ttft_s[0]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from computeplan import __version__
-from computeplan.cli.options import CatalogOption, DebugOption, JsonOption, print_json
+from computeplan.cli.options import CatalogOption, DebugOption, JsonOption, parse_set_options, print_json
 
 app = typer.Typer(
     name="computeplan",
@@ -146,15 +146,9 @@ def train(
     """Best parallel layout, step time, MFU, memory, and time/energy/cost to train a model on a cluster."""
     from computeplan import api
     from computeplan.catalog import load_catalog
-    from computeplan.errors import InvalidLayout
     from computeplan.units import Dimension, parse_quantity
 
-    overrides = {}
-    for item in set_ or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InvalidLayout(f"--set: expected key=value, got {item!r}")
-        overrides[key.strip()] = value.strip()
+    overrides = parse_set_options(set_)
     plan = api.estimate_training(
         model,
         chip,
@@ -402,14 +396,8 @@ def plan(
 
     from computeplan import api
     from computeplan.catalog import load_catalog
-    from computeplan.errors import ScenarioError
 
-    overrides = {}
-    for item in set_ or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ScenarioError(f"--set: expected key=value, got {item!r}")
-        overrides[key.strip()] = value.strip()
+    overrides = parse_set_options(set_)
     cat = load_catalog(catalog)
 
     def progress(message: str) -> None:

@@ -21,6 +21,19 @@ CatalogOption = Annotated[
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
 
 
+def parse_set_options(items: list[str] | None) -> dict[str, str]:
+    """``--set key=value`` options into a mapping; a malformed one is a one-line ScenarioError."""
+    from computeplan.errors import ScenarioError
+
+    overrides = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScenarioError(f"--set: expected key=value, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")

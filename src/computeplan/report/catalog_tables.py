@@ -9,6 +9,7 @@ from rich.table import Table
 
 from computeplan.catalog.loader import Catalog
 from computeplan.catalog.schema import CatalogEntry, Confidence, FactEntry, ModelEntry, Sourced
+from computeplan.report import console as report_console
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload import TransformerSpec
 
@@ -17,11 +18,7 @@ LEGEND = "† announced (vendor claim, unshipped or unverified)   ~ estimate (th
 
 
 def _console() -> Console:
-    """A console that never truncates table cells when output is piped (rich assumes 80 columns there)."""
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
-    return console
+    return report_console()
 
 
 def _num(q: Sourced | FactEntry | None, scale: float, fmt: str = "{:,.0f}") -> str:

@@ -170,12 +170,11 @@ def plan_html(result: Any, catalog: Any) -> str:
 
 
 def print_plan(result: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
+    from computeplan.report import console as report_console
+
+    console = report_console()
     console.print(f"[bold]{result.scenario.name}[/bold]")
     for line in result.headline:
         console.print(f"- {line}")

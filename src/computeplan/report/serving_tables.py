@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from computeplan.report import console as report_console
 from computeplan.units import Dimension, format_quantity
 
 
@@ -15,9 +15,7 @@ def _money(value: float | None) -> str:
 
 
 def print_serving(plan: Any) -> None:
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)
+    console = report_console()
     targets = []
     if plan.tpot_s is not None:
         targets.append(f"TPOT <= {plan.tpot_s * 1000:g} ms")

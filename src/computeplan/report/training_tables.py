@@ -8,12 +8,12 @@ from rich.console import Console
 from rich.table import Table
 
 from computeplan.perf.layout import describe_layout
+from computeplan.report import console as report_console
 from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, Dimension, format_quantity
 
 
 def _console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
+    return report_console()
 
 
 def print_training(plan: Any) -> None:
