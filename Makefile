@@ -71,6 +71,7 @@ calibrate: $(VENV)/.installed
 accuracy: $(VENV)/.installed
 	$(BIN)/computeplan validate $(TRAINING_RUNS) --markdown > docs/ACCURACY.md
 	$(BIN)/computeplan validate $(SERVING_RUNS) --markdown >> docs/ACCURACY.md
+	$(BIN)/python -m computeplan.calibration.spot_checks >> docs/ACCURACY.md
 	$(BIN)/python -m computeplan.calibration.goodput_report >> docs/ACCURACY.md
 
 clean:

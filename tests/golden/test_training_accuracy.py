@@ -53,3 +53,12 @@ def test_accuracy_doc_is_current(report, monkeypatch):
         report.rows, report.held_out, load_efficiency_table(), source=source, command="make accuracy"
     )
     assert (root / "docs" / "ACCURACY.md").read_text().startswith(text), "run `make accuracy`"
+
+
+def test_spot_checks_stay_close_to_published_frontier_runs():
+    from computeplan.calibration.spot_checks import spot_checks, spot_checks_markdown
+
+    llama, deepseek = spot_checks()
+    assert 0.36 <= llama["predicted"] <= 0.45  # published 38-43% MFU
+    assert deepseek["predicted"] == pytest.approx(2.664e6, rel=0.2)  # published 2.664M GPU-hours
+    assert spot_checks_markdown() in (Path(__file__).parents[2] / "docs" / "ACCURACY.md").read_text()
