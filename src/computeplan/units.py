@@ -157,25 +157,35 @@ def parse_quantity(text: str | float | int, dim: Dimension, *, field: str = "val
     dimension, or is not finite.
     """
     if isinstance(text, bool):
-        raise UnitError(f"{field}: expected a number or a quantity in {dim.value}, got {text!r}")
+        raise UnitError(f"{field}: expected a number or a quantity in {dim.value}, got {_quoted(text)}")
     if isinstance(text, int | float):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:  # an integer beyond the float range (about 1.8e308)
+            raise UnitError(f"{field}: the integer is beyond the float range (about 1.8e308)") from None
     else:
         raw = str(text).strip()
         if raw.startswith("$") and dim in _MONEY:
             raw = raw[1:]
         match = _QUANTITY_RE.match(raw)
         if not match:
-            raise UnitError(f"{field}: cannot read {text!r} as a quantity in {dim.value} (e.g. {_EXAMPLE[dim]})")
+            raise UnitError(f"{field}: cannot read {_quoted(text)} as a quantity in {dim.value} (e.g. {_EXAMPLE[dim]})")
         scale = _scale(match["unit"], dim)
         if scale is None:
             raise UnitError(
-                f"{field}: unit {match['unit']!r} in {text!r} is not a unit of {dim.value} (e.g. {_EXAMPLE[dim]})"
+                f"{field}: unit {_quoted(match['unit'])} in {_quoted(text)} is not a unit of {dim.value} "
+                f"(e.g. {_EXAMPLE[dim]})"
             )
         value = float(match["num"]) * scale
     if not math.isfinite(value):
-        raise UnitError(f"{field}: {text!r} is not a finite number")
+        raise UnitError(f"{field}: {_quoted(text)} is not a finite number")
     return value
+
+
+def _quoted(text: object, limit: int = 40) -> str:
+    """``repr`` of a value for a message, shortened when a hostile input is very long."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(text))} characters)"
 
 
 _EXAMPLE = {

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from computeplan.catalog import load_catalog
+from computeplan.catalog.loader import load_efficiency_table, user_dirs_from_env
 from computeplan.errors import CatalogError, UnknownEntryError
 
 H100_PRICE = {
@@ -54,9 +58,13 @@ def test_a_user_file_adds_a_chip(write_catalog):
     assert catalog.chip("my-chip").bf16_flops_per_s.value == pytest.approx(1e15)
 
 
-def test_the_environment_variable_adds_directories(write_catalog, monkeypatch):
-    monkeypatch.setenv("COMPUTEPLAN_CATALOG", str(write_catalog({"chips": [H100_PRICE]})))
-    assert load_catalog().chip("h100-sxm").price_usd_per_hour.value == pytest.approx(2.10)
+def test_the_environment_variable_adds_directories_only_when_asked(write_catalog, monkeypatch):
+    directory = write_catalog({"chips": [H100_PRICE]})
+    monkeypatch.setenv("COMPUTEPLAN_CATALOG", f"{directory}{os.pathsep}")
+    assert user_dirs_from_env() == [directory]
+    assert load_catalog(use_env=True).chip("h100-sxm").price_usd_per_hour.value == pytest.approx(2.10)
+    # the library never reads the environment on its own: only the command line passes use_env=True
+    assert load_catalog().chip("h100-sxm").price_usd_per_hour.value == pytest.approx(3.9)
 
 
 def _error(write_catalog, content) -> str:
@@ -202,3 +210,130 @@ def test_an_edited_file_is_read_again(write_catalog):
     cheaper = {**H100_PRICE, "price_usd_per_hour": {**H100_PRICE["price_usd_per_hour"], "value": "1.50 USD/h"}}
     write_catalog({"chips": [cheaper]})
     assert load_catalog([directory], use_env=False).chip("h100-sxm").price_usd_per_hour.value == pytest.approx(1.5)
+
+
+# --- hostile files in a catalog directory: one line naming the file, never a hang or a traceback -----------------
+
+BILLION_LAUGHS = "chips: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"x{i}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+)
+
+
+def _file_error(directory: Path, name: str) -> str:
+    with pytest.raises(CatalogError) as info:
+        load_catalog([directory])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(directory / name))
+    return message
+
+
+def test_a_broken_symlink_is_named(tmp_path):
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    assert "catalog file is a broken symbolic link" in _file_error(tmp_path, "gone.yaml")
+
+
+def test_a_fifo_is_named_and_not_opened(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yaml")
+    assert "FIFO" in _file_error(tmp_path, "pipe.yaml")
+
+
+def test_a_subdirectory_named_like_a_file_is_named(tmp_path):
+    (tmp_path / "x.yaml").mkdir()
+    assert "catalog file is a directory" in _file_error(tmp_path, "x.yaml")
+
+
+def test_a_file_not_in_utf8_is_named(tmp_path):
+    (tmp_path / "latin1.yaml").write_bytes("chips: []  # Ökonomie\n".encode("latin-1"))
+    assert "not UTF-8 text (byte 0xd6 at offset 13)" in _file_error(tmp_path, "latin1.yaml")
+
+
+def test_a_duplicate_key_is_named_with_its_line(tmp_path):
+    (tmp_path / "dup.yaml").write_text("chips:\n- id: h100-sxm\n  name: A\n  name: B\n")
+    assert _file_error(tmp_path, "dup.yaml").endswith(
+        "dup.yaml:4: invalid YAML: duplicate key 'name' (first on line 3)"
+    )
+
+
+def test_billion_laughs_is_refused(tmp_path):
+    (tmp_path / "bomb.yaml").write_text(BILLION_LAUGHS)
+    assert "alias bomb" in _file_error(tmp_path, "bomb.yaml")
+
+
+def test_hidden_files_are_skipped(tmp_path, write_catalog):
+    directory = write_catalog({"chips": [H100_PRICE]})
+    (directory / ".#mine.yaml").symlink_to("user@host.1234:1700000000")  # an Emacs lock file
+    assert load_catalog([directory]).chip("h100-sxm").price_usd_per_hour.value == pytest.approx(2.10)
+
+
+def test_a_file_given_as_catalog_directory(tmp_path):
+    (tmp_path / "chips.yaml").write_text("chips: []\n")
+    with pytest.raises(CatalogError, match=r"chips\.yaml: catalog directory is a file, not a directory"):
+        load_catalog([tmp_path / "chips.yaml"])
+
+
+def test_a_bad_calibration_file_is_one_line(tmp_path):
+    with pytest.raises(CatalogError, match="calibration file does not exist"):
+        load_efficiency_table(tmp_path / "fit.yaml")
+    (tmp_path / "fit.yaml").write_text("families: {}\nfamilies: {}\n")
+    with pytest.raises(CatalogError, match=r"fit.yaml:2: invalid YAML: duplicate key 'families'"):
+        load_efficiency_table(tmp_path / "fit.yaml")
+
+
+# --- numbers that are not numbers: inf, nan, overflow, absurd magnitudes -----------------------------------------
+
+
+def _price(value):
+    return {**H100_PRICE, "price_usd_per_hour": {**H100_PRICE["price_usd_per_hour"], "value": value}}
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (float("inf"), "not a finite number"),
+        (float("nan"), "not a finite number"),
+        ("1e400", "not a finite number"),
+        ("1e400 USD/h", "not a finite number"),
+        (10**400, "beyond the float range"),
+        (1e35, "outside the plausible magnitudes"),
+        ("1e-40 USD/h", "outside the plausible magnitudes"),
+    ],
+)
+def test_non_finite_or_absurd_sourced_values_are_refused(write_catalog, value, fragment):
+    message = _error(write_catalog, {"chips": [_price(value)]})
+    assert "mine.yaml: chips[id=h100-sxm].price_usd_per_hour.value: " in message
+    assert fragment in message
+    assert len(message) < 300
+
+
+def test_a_yaml_float_overflowing_to_inf_is_refused(write_catalog):
+    text = "chips:\n- id: h100-sxm\n  power_w: {value: 1.0e+400, source: x, date: '2026', confidence: spec}\n"
+    assert "chips[id=h100-sxm].power_w.value: inf is not a finite number" in _error(write_catalog, text)
+
+
+def test_non_finite_alternative_and_fact_values_are_refused(write_catalog):
+    alternative = {"value": float("nan"), "source": "y", "date": "2026", "confidence": "estimate"}
+    price = {**H100_PRICE["price_usd_per_hour"], "alternatives": [alternative]}
+    message = _error(write_catalog, {"chips": [{"id": "h100-sxm", "price_usd_per_hour": price}]})
+    assert "price_usd_per_hour.alternatives[0].value: nan is not a finite number" in message
+    fact = {"id": "pue-x", "name": "PUE", "dimension": "ratio", "value": float("inf")}
+    fact.update(source="x", date="2026", confidence="spec")
+    assert "facts[id=pue-x].value: inf is not a finite number" in _error(write_catalog, {"facts": [fact]})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("layers", 10**400, "less than or equal to 1000000000"),
+        ("layers", float("inf"), "finite number"),
+        ("hidden", "1e400", "valid integer"),
+        ("stated_params", float("inf"), "finite number"),
+        ("stated_params", float("nan"), "finite number"),
+        ("stated_params", 10**400, "valid number"),
+    ],
+)
+def test_non_finite_or_absurd_model_numbers_are_refused(write_catalog, field, value, fragment):
+    message = _error(write_catalog, {"models": [{"id": "llama3-8b", field: value}]})
+    assert f"mine.yaml: models[id=llama3-8b].{field}: " in message
+    assert fragment in message
+    assert len(message) < 300

@@ -48,6 +48,11 @@ def test_parse_quantity_converts_to_si(text, dim, expected):
         ("fast", D.SECONDS, "cannot read 'fast'"),
         ("inf W", D.WATTS, "cannot read"),
         (float("nan"), D.WATTS, "not a finite number"),
+        (float("inf"), D.WATTS, "not a finite number"),
+        ("1e400", D.WATTS, "not a finite number"),
+        ("1e400 W", D.WATTS, "not a finite number"),
+        (10**400, D.WATTS, "beyond the float range"),
+        ("nan", D.WATTS, "cannot read 'nan'"),
         (True, D.COUNT, "expected a number"),
     ],
 )
@@ -55,6 +60,12 @@ def test_parse_quantity_rejects_wrong_units_with_an_example(text, dim, fragment)
     with pytest.raises(UnitError, match=fragment) as info:
         parse_quantity(text, dim, field="hbm")
     assert str(info.value).startswith("hbm: ")
+
+
+def test_a_very_long_input_is_shortened_in_the_message():
+    with pytest.raises(UnitError) as info:
+        parse_quantity("9" * 400 + " W", D.WATTS, field="power")
+    assert len(str(info.value)) < 120 and "(402 characters)" in str(info.value)
 
 
 def test_parse_error_shows_an_example_of_the_right_unit():

@@ -1,9 +1,10 @@
 """Load the built-in catalog and the user's catalog directories, validate every entry, resolve ids.
 
-User directories come from ``--catalog DIR`` or the ``COMPUTEPLAN_CATALOG`` environment variable (several
-directories separated by ``os.pathsep``). Each ``*.yaml`` file there may hold top-level lists ``chips:``,
-``systems:``, ``models:`` and ``facts:``. An entry whose ``id`` already exists overrides that entry field by field: a
-user file may carry only the fields it changes.
+User directories are passed in by the caller; the library does not read the environment (the CLI turns
+``--catalog DIR`` and the ``COMPUTEPLAN_CATALOG`` variable, several directories separated by ``os.pathsep``,
+into that list with :func:`user_dirs_from_env`). Each ``*.yaml`` or ``*.yml`` file there (hidden files excepted)
+may hold top-level lists ``chips:``, ``systems:``, ``models:`` and ``facts:``. An entry whose ``id`` already exists
+overrides that entry field by field: a user file may carry only the fields it changes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from computeplan.catalog.schema import ENTRY_TYPES, CatalogEntry, ChipEntry, FactEntry, ModelEntry, SystemEntry
 from computeplan.errors import CatalogError, UnknownEntryError
+from computeplan.files import load_yaml
 
 ENV_VAR = "COMPUTEPLAN_CATALOG"
 KINDS = ("chips", "systems", "models", "facts")
@@ -92,39 +93,60 @@ def load_efficiency_table(path: str | Path | None = None, *, kind: str = "traini
     """
     name = EFFICIENCY_FILE if kind == "training" else INFERENCE_EFFICIENCY_FILE
     target = Path(path) if path else Path(str(resources.files("computeplan.catalog") / "data" / name))
-    if not target.exists():
-        if path:
-            raise CatalogError(f"{target}: calibration file does not exist")
+    if not path and not target.exists():
         return None
-    try:
-        table = yaml.safe_load(target.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{target}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    table = load_yaml(target, what="calibration file", error=CatalogError)
     if not isinstance(table, dict) or "families" not in table:
         raise CatalogError(f"{target}: expected a mapping with 'families' and 'default'")
     return table
 
 
-def user_dirs_from_env() -> list[Path]:
-    raw = os.environ.get(ENV_VAR, "")
+def user_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The directories named by ``$COMPUTEPLAN_CATALOG`` (separated by ``os.pathsep``); for the CLI to call."""
+    raw = (os.environ if environ is None else environ).get(ENV_VAR, "")
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
-def load_catalog(user_dirs: Sequence[str | Path] | None = None, *, use_env: bool = True) -> Catalog:
-    """Load the built-in catalog plus user directories (``user_dirs``, then ``$COMPUTEPLAN_CATALOG``).
+def load_catalog(user_dirs: Sequence[str | Path] | None = None, *, use_env: bool = False) -> Catalog:
+    """Load the built-in catalog plus the ``*.yaml``/``*.yml`` files of ``user_dirs``, in order.
 
-    Raises :class:`CatalogError` with file, entry and field on the first invalid entry.
+    ``use_env=True`` also adds the directories of ``$COMPUTEPLAN_CATALOG`` (:func:`user_dirs_from_env`); only
+    the command line should ask for that. Raises :class:`CatalogError` naming the file (and entry and field) on
+    the first unreadable file or invalid entry.
     """
     dirs = [Path(d) for d in (user_dirs or ())]
     if use_env:
         dirs += user_dirs_from_env()
     files = builtin_files()
     for directory in dirs:
-        if not directory.is_dir():
-            raise CatalogError(f"{directory}: catalog directory does not exist (from --catalog or ${ENV_VAR})")
-        files += sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+        files += _catalog_files(directory)
     # Keyed on each file's modification time and size, so an edited file is read again.
-    return _load_cached(tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    return _load_cached(tuple(_fingerprint(f) for f in files))
+
+
+def _catalog_files(directory: Path) -> list[Path]:
+    """The ``*.yaml`` then ``*.yml`` names in ``directory``, sorted; hidden files (editor locks) are skipped."""
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        raise CatalogError(f"{directory}: catalog directory does not exist") from None
+    except NotADirectoryError:
+        raise CatalogError(f"{directory}: catalog directory is a file, not a directory") from None
+    except OSError as exc:
+        raise CatalogError(f"{directory}: cannot list catalog directory: {exc.strerror or exc}") from None
+    visible = [n for n in names if not n.startswith(".")]
+    return [directory / n for n in visible if n.endswith(".yaml")] + [
+        directory / n for n in visible if n.endswith(".yml")
+    ]
+
+
+def _fingerprint(path: Path) -> tuple[str, int, int]:
+    """Name, modification time and size; a file that cannot be stat'ed is read (and its error reported) anyway."""
+    try:
+        info = path.stat()
+    except OSError:
+        return str(path), -1, -1
+    return str(path), info.st_mtime_ns, info.st_size
 
 
 @lru_cache(maxsize=8)
@@ -160,15 +182,7 @@ def build_catalog(files: Iterable[Path]) -> Catalog:
 
 
 def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogError(f"{path}{where}: invalid YAML: {problem}") from None
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
+    doc = load_yaml(path, what="catalog file", error=CatalogError)
     if doc is None:
         return
     if not isinstance(doc, dict):

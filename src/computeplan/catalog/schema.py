@@ -18,6 +18,16 @@ from computeplan.units import Dimension, format_quantity, parse_quantity
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9.+-]*$"
 
+MAX_SI_MAGNITUDE = 1e30
+"""Largest magnitude of a sourced figure in SI units (and 1 / the smallest non-zero one); the biggest real
+figures, peak FLOP/s and training budgets, are below 1e27. Beyond it a value is a typo, and products of such
+values would overflow to inf in the performance model."""
+
+MAX_SIZE = 10**9
+"""Largest architecture integer (layers, widths, heads, vocabulary, context length, experts); real ones < 1e7."""
+
+Size = Annotated[int, Field(le=MAX_SIZE)]
+
 
 def _date_text(value: Any) -> Any:
     """YAML reads 2024-07-23 as a date; keep dates as the text the source gave."""
@@ -36,7 +46,7 @@ class Confidence(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
 
 
 def _parse_sourced(data: Any, dim: Dimension, allow_zero: bool) -> Any:
@@ -50,6 +60,14 @@ def _parse_sourced(data: Any, dim: Dimension, allow_zero: bool) -> Any:
         if value < 0 or (value == 0 and not allow_zero):
             bound = ">= 0" if allow_zero else "> 0"
             raise ValueError(f"{key}: must be {bound} {dim.value}, got {raw!r}")
+        if value != 0 and not 1 / MAX_SI_MAGNITUDE <= value <= MAX_SI_MAGNITUDE:
+            shown = f"{value:.3g} {dim.value}"
+            if isinstance(raw, str):
+                shown = f"{raw[:40]!r} (= {shown})"
+            raise ValueError(
+                f"{key}: {shown} is outside the plausible magnitudes {1 / MAX_SI_MAGNITUDE:g} .. "
+                f"{MAX_SI_MAGNITUDE:g}; check the number and its unit"
+            )
         return value
 
     for key in ("value", "low", "high"):
@@ -276,21 +294,21 @@ class AttentionKind(StrEnum):
 class MlaSpec(_Strict):
     """Multi-head latent attention dimensions (DeepSeek-V2 paper, section 2.1)."""
 
-    q_lora_rank: int = Field(gt=0, description="query compression rank d_c'")
-    kv_lora_rank: int = Field(gt=0, description="key-value compression rank d_c (what the KV cache stores)")
-    qk_nope_head_dim: int = Field(gt=0, description="per-head query/key dimension without RoPE")
-    qk_rope_head_dim: int = Field(gt=0, description="decoupled RoPE dimension d_h^R (shared key part cached)")
-    v_head_dim: int = Field(gt=0, description="per-head value dimension")
+    q_lora_rank: Size = Field(gt=0, description="query compression rank d_c'")
+    kv_lora_rank: Size = Field(gt=0, description="key-value compression rank d_c (what the KV cache stores)")
+    qk_nope_head_dim: Size = Field(gt=0, description="per-head query/key dimension without RoPE")
+    qk_rope_head_dim: Size = Field(gt=0, description="decoupled RoPE dimension d_h^R (shared key part cached)")
+    v_head_dim: Size = Field(gt=0, description="per-head value dimension")
 
 
 class MoeSpec(_Strict):
     """Mixture-of-experts feed-forward layers."""
 
-    experts: int = Field(gt=1, description="routed experts E")
-    top_k: int = Field(gt=0, description="routed experts per token")
-    expert_ffn_hidden: int = Field(gt=0, description="ffn width of one expert")
-    shared_experts: int = Field(default=0, ge=0, description="experts every token passes through")
-    dense_layers: int = Field(default=0, ge=0, description="leading layers with a dense FFN instead of MoE")
+    experts: Size = Field(gt=1, description="routed experts E")
+    top_k: Size = Field(gt=0, description="routed experts per token")
+    expert_ffn_hidden: Size = Field(gt=0, description="ffn width of one expert")
+    shared_experts: Size = Field(default=0, ge=0, description="experts every token passes through")
+    dense_layers: Size = Field(default=0, ge=0, description="leading layers with a dense FFN instead of MoE")
 
     @model_validator(mode="after")
     def _top_k_fits(self) -> MoeSpec:
@@ -309,22 +327,22 @@ class ModelEntry(_Strict):
     source: str = Field(min_length=1, description="paper or config file the architecture comes from")
     date: DateText
     confidence: Confidence = Field(default=Confidence.SPEC, description="of the architecture as a whole")
-    layers: int = Field(gt=0, description="transformer blocks L")
-    hidden: int = Field(gt=0, description="model width D")
-    heads: int = Field(gt=0, description="query heads N")
-    kv_heads: int = Field(gt=0, description="key/value heads K (== N for MHA)")
-    head_dim: int = Field(gt=0, description="per-head dimension (D / N unless stated)")
-    ffn_hidden: int = Field(gt=0, description="dense FFN width F")
+    layers: Size = Field(gt=0, description="transformer blocks L")
+    hidden: Size = Field(gt=0, description="model width D")
+    heads: Size = Field(gt=0, description="query heads N")
+    kv_heads: Size = Field(gt=0, description="key/value heads K (== N for MHA)")
+    head_dim: Size = Field(gt=0, description="per-head dimension (D / N unless stated)")
+    ffn_hidden: Size = Field(gt=0, description="dense FFN width F")
     mlp: Literal["gelu", "swiglu"] = Field(description="gelu: two matrices; swiglu: three")
-    vocab: int = Field(gt=0, description="vocabulary size V")
-    seq_len: int = Field(gt=0, description="training context length T")
+    vocab: Size = Field(gt=0, description="vocabulary size V")
+    seq_len: Size = Field(gt=0, description="training context length T")
     tied_embeddings: bool = False
     attention: AttentionKind = Field(description="mha, gqa or mla (then an 'mla' block is required)")
     mla: MlaSpec | None = None
     moe: MoeSpec | None = None
-    mtp_modules: int = Field(default=0, ge=0, description="multi-token-prediction modules (DeepSeek-V3: 1)")
-    stated_params: float | None = Field(default=None, gt=0, description="total parameters the source states")
-    stated_active_params: float | None = Field(default=None, gt=0, description="active parameters per token")
+    mtp_modules: Size = Field(default=0, ge=0, description="multi-token-prediction modules (DeepSeek-V3: 1)")
+    stated_params: float | None = Field(default=None, gt=0, le=1e18, description="total parameters the source states")
+    stated_active_params: float | None = Field(default=None, gt=0, le=1e18, description="active parameters per token")
     notes: str | None = None
 
     @model_validator(mode="after")
