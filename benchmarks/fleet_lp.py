@@ -107,7 +107,7 @@ def main() -> None:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        api.plan_fleet(ROOT / "scenarios" / "cloud-commitment-100b-5gw.yaml", catalog=catalog)
+        api.plan(ROOT / "scenarios" / "cloud-commitment-100b-5gw.yaml", catalog=catalog)
         times.append(time.perf_counter() - start)
     print(
         f"| flagship scenario end to end (pricing 3 chips x 2 workloads + LP) | 10 | 3 | 2 | - | "

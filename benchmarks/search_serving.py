@@ -36,11 +36,11 @@ def main() -> None:
         times, evaluated = [], 0
         for _ in range(repeats):
             start = time.perf_counter()
-            plan = api.estimate_serving(
+            plan = api.serve(
                 model, CHIPS, input_len=2048, output_len=256, tpot_s=0.05, traffic="1e9tok/day", catalog=catalog
             )
             times.append(time.perf_counter() - start)
-            evaluated = plan.evaluated
+            evaluated = plan.layouts_evaluated
         print(f"| {model} | {len(CHIPS)} | {evaluated:,} | {statistics.median(times):.3f} |")
 
 

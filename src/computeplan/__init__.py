@@ -13,6 +13,23 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "train": "computeplan.api",
+    "serve": "computeplan.api",
+    "plan": "computeplan.api",
+    "validate": "computeplan.api",
+    "calibrate": "computeplan.api",
+    "goodput": "computeplan.api",
+    "TrainingResult": "computeplan.estimate.training",
+    "ServingResult": "computeplan.estimate.serving",
+    "PlanResult": "computeplan.fleet.results",
+    "ValidationReport": "computeplan.calibration.service",
+    "GoodputEstimate": "computeplan.perf.goodput",
+    "TrainingJob": "computeplan.workload.jobs",
+    "ServingJob": "computeplan.workload.jobs",
+    "EfficiencyTables": "computeplan.estimate.efficiency",
+    "Scenario": "computeplan.fleet.scenario",
+    "load_scenario": "computeplan.fleet.scenario",
+    "InvalidInput": "computeplan.errors",
     "Catalog": "computeplan.catalog",
     "load_catalog": "computeplan.catalog",
     "get_chip": "computeplan.catalog",
@@ -34,11 +51,21 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from computeplan.api import calibrate, goodput, plan, serve, train, validate
+    from computeplan.calibration.service import ValidationReport
+    from computeplan.estimate.efficiency import EfficiencyTables
+    from computeplan.estimate.serving import ServingResult
+    from computeplan.estimate.training import TrainingResult
+    from computeplan.fleet.results import PlanResult
+    from computeplan.fleet.scenario import Scenario, load_scenario
+    from computeplan.perf.goodput import GoodputEstimate
+    from computeplan.workload.jobs import ServingJob, TrainingJob
     from computeplan.catalog import Catalog, get_chip, get_model, get_system, load_catalog
     from computeplan.errors import (
         CatalogError,
         ComputeplanError,
         Infeasible,
+        InvalidInput,
         InvalidLayout,
         ScenarioError,
         UnitError,

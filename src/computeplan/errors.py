@@ -7,6 +7,8 @@ message and exit code 2. Anything else is a bug and keeps its traceback.
     ├── CatalogError          a catalog file or entry is malformed (names file, entry and field)
     │   └── UnknownEntryError an id is not in the catalog (suggests close matches)
     ├── UnitError             a quantity string has a unit of the wrong kind or cannot be parsed
+    ├── InvalidInput          an argument is out of range (names the parameter; the CLI maps it to its flag)
+    ├── InvalidSpec           a model architecture is inconsistent or out of range (names the field)
     ├── InvalidLayout         a parallel layout cannot run (does not divide, does not fit)
     ├── Infeasible            a plan's constraints cannot all be met
     └── ScenarioError         a scenario file is malformed
@@ -46,6 +48,23 @@ class UnknownEntryError(CatalogError, KeyError):
 
 class UnitError(ComputeplanError, ValueError):
     """A quantity cannot be parsed, or its unit is of the wrong kind."""
+
+
+class InvalidInput(ComputeplanError, ValueError):
+    """An argument is out of range or of the wrong kind.
+
+    ``field`` is the parameter's name in the Python API (``seq_len``, ``tpot_s``); the CLI shows its own flag
+    instead, so library messages never name command-line options.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class InvalidSpec(ComputeplanError, ValueError):
+    """A model architecture (``TransformerSpec``) is inconsistent or out of range; the message names the field."""
 
 
 class InvalidLayout(ComputeplanError):

@@ -31,7 +31,7 @@ ARGS = [
 def test_report_loads_without_errors_and_every_chart_renders(tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
     catalog = load_catalog()
-    result = api.plan_fleet(ROOT / "scenarios" / "cloud-commitment-100b-5gw.yaml", catalog=catalog)
+    result = api.plan(ROOT / "scenarios" / "cloud-commitment-100b-5gw.yaml", catalog=catalog)
     page_file = tmp_path / "plan.html"
     page_file.write_text(plan_html(result, catalog), encoding="utf-8")
     artifacts = ROOT / "test-artifacts"

@@ -109,7 +109,7 @@ def test_architecture_override(capsys):
 
 def test_zero_sequence_length_is_refused(capsys):
     code, _, err = run(capsys, "train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--seq", "0")
-    assert code == 2 and "--seq: must be positive, got 0" in err
+    assert code == 2 and "--seq: must be at least 1, got 0" in err
 
 
 def test_bad_quantity_is_one_line(capsys):

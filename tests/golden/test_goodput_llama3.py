@@ -13,7 +13,7 @@ from computeplan.perf.goodput import simulate_goodput
 
 @pytest.fixture(scope="module")
 def llama():
-    return api.estimate_goodput("llama3-405b", 16384, days=54)
+    return api.goodput("llama3-405b", 16384, days=54)
 
 
 def test_interruptions_over_54_days_match_the_paper(llama):

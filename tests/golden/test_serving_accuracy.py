@@ -18,7 +18,7 @@ DATA = Path(__file__).parent / "data" / "calibration-inference.csv"
 
 @pytest.fixture(scope="module")
 def report():
-    return api.validate_inference_file(DATA)
+    return api.validate(DATA)
 
 
 def test_every_serving_row_is_predicted(report):

@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data" / "calibration-training.csv"
 
 @pytest.fixture(scope="module")
 def report():
-    return api.validate_file(DATA)
+    return api.validate(DATA)
 
 
 def test_every_row_is_predicted(report):

@@ -20,6 +20,23 @@ EXPECTED = {
     "get_system",
     "load_catalog",
     "parse_quantity",
+    "train",
+    "serve",
+    "plan",
+    "validate",
+    "calibrate",
+    "goodput",
+    "TrainingResult",
+    "ServingResult",
+    "PlanResult",
+    "ValidationReport",
+    "GoodputEstimate",
+    "TrainingJob",
+    "ServingJob",
+    "EfficiencyTables",
+    "Scenario",
+    "load_scenario",
+    "InvalidInput",
 }
 
 

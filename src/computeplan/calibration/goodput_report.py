@@ -5,23 +5,29 @@ Run ``python -m computeplan.calibration.goodput_report`` (``make accuracy`` appe
 
 from __future__ import annotations
 
-from computeplan import api
 from computeplan.catalog.loader import load_catalog
+from computeplan.estimate.reliability import estimate_job_goodput, reliability_from_catalog
 from computeplan.perf.goodput import simulate_goodput
+from computeplan.units import SECONDS_PER_DAY
+from computeplan.workload.transformer import TransformerSpec
 
 
 def goodput_markdown() -> str:
-    catalog = load_catalog(use_env=False)
-    days = catalog.fact("failures-llama3-window").value / 86400.0
+    catalog = load_catalog()
+    days = catalog.fact("failures-llama3-window").value / SECONDS_PER_DAY
     chips = int(catalog.fact("failures-llama3-chips").value)
     published = 419
-    est = api.estimate_goodput("llama3-405b", chips, days=days, catalog=catalog)
+    reliability = reliability_from_catalog(catalog)
+    if reliability is None:
+        raise SystemExit("the built-in catalog lacks the failure facts")
+    params = float(TransformerSpec.from_entry(catalog.model("llama3-405b")).param_count())
+    est = estimate_job_goodput(reliability, params, chips, run_s=days * SECONDS_PER_DAY)
     sim, sim_failures = simulate_goodput(
         est.checkpoint_interval_s,
         est.checkpoint_blocking_s,
         est.recovery_s,
         est.job_mtbf_s,
-        work_s=days * 86400.0 * est.goodput,
+        work_s=days * SECONDS_PER_DAY * est.goodput,
         seed=0,
     )
     reported = catalog.fact("failures-llama3-effective-time").value

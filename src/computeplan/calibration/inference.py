@@ -212,15 +212,26 @@ class InferenceRowResult:
 
 def efficiency_for(family: str, table: Mapping[str, Any] | None) -> InferenceEfficiency:
     """Serving efficiency of a chip family from the calibration table, else the cross-chip default."""
-    if table and family in table.get("families", {}):
-        entry = table["families"][family]
-        values: dict[str, Any] = {k: float(entry[k]) for k in FITTED}
-        basis = f"fitted on {entry.get('rows', '?')} serving runs of family {family}"
-        return replace(PRIOR, **values, calibrated=True, basis=basis)
-    if table and table.get("default"):
-        values = {k: float(table["default"][k]) for k in FITTED}
-        return replace(PRIOR, **values, basis="cross-chip default (no serving runs for this family)")
-    return PRIOR
+    from computeplan.estimate.efficiency import serving_efficiency_for
+
+    return serving_efficiency_for(family, table)
+
+
+def failed_row(run: InferenceRun, reason: str) -> InferenceRowResult:
+    """The result row of a run that could not be prepared (unknown chip, no layout divides its chips)."""
+    return InferenceRowResult(
+        id=run.id,
+        metric=run.metric,
+        measured=run.value,
+        predicted=None,
+        error_pct=None,
+        chip=run.chip,
+        family="",
+        calibrated=False,
+        layout={},
+        filled=run.filled,
+        reason=reason,
+    )
 
 
 def _result(item: PreparedInference, eff: InferenceEfficiency, **extra: Any) -> InferenceRowResult:

@@ -5,35 +5,31 @@ Run ``python -m computeplan.calibration.spot_checks`` (``make accuracy`` appends
 
 from __future__ import annotations
 
-from computeplan import api
-from computeplan.catalog.loader import load_catalog
+from computeplan.catalog.loader import Catalog, load_catalog
+from computeplan.estimate.efficiency import builtin_efficiency_tables
+from computeplan.estimate.training import estimate_training
+from computeplan.hardware.cluster import cluster_from_catalog
+from computeplan.search.training_search import TrainingEstimate
+from computeplan.workload.jobs import TrainingJob, sequences_for_tokens
+from computeplan.workload.transformer import TransformerSpec
 
 LLAMA3_SOURCE = "https://arxiv.org/abs/2407.21783 (Dubey et al. 2024, Table 4: 38-43% BF16 MFU on 8K-16K H100)"
 DEEPSEEK_SOURCE = "https://arxiv.org/abs/2412.19437 (DeepSeek-V3 report, Table 1: 2,664K H800 GPU-hours, pre-training)"
 
 
+def _best(catalog: Catalog, model: str, chip: str, chips: int, job: TrainingJob, allow_fp8: bool) -> TrainingEstimate:
+    cluster = cluster_from_catalog(catalog, chip, chips)
+    eff = builtin_efficiency_tables().for_training(cluster.family)
+    spec = TransformerSpec.from_entry(catalog.model(model))
+    return estimate_training(spec, cluster, eff, job, allow_fp8=allow_fp8).best
+
+
 def spot_checks() -> list[dict[str, object]]:
-    catalog = load_catalog(use_env=False)
-    llama = api.estimate_training(
-        "llama3-405b",
-        "h100-sxm",
-        16384,
-        seq_len=8192,
-        global_batch_tokens=16e6,
-        allow_fp8=False,
-        catalog=catalog,
-        failures=False,
-    ).estimates[0]
-    deepseek = api.estimate_training(
-        "deepseek-v3",
-        "h800-sxm",
-        2048,
-        seq_len=4096,
-        global_batch=15360,
-        tokens=14.8e12,
-        catalog=catalog,
-        failures=False,
-    ).estimates[0]
+    catalog = load_catalog()
+    llama_job = TrainingJob(seq_len=8192, global_batch=sequences_for_tokens(16e6, 8192))
+    llama = _best(catalog, "llama3-405b", "h100-sxm", 16384, llama_job, allow_fp8=False)
+    deepseek_job = TrainingJob(seq_len=4096, global_batch=15360, tokens=14.8e12)
+    deepseek = _best(catalog, "deepseek-v3", "h800-sxm", 2048, deepseek_job, allow_fp8=True)
     return [
         {
             "run": "Llama 3 405B, 16,384 H100, bf16, 8K context, 16M-token batch",

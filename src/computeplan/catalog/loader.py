@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -58,6 +58,11 @@ class Catalog:
             raise UnknownEntryError("kind", kind, [k[:-1] for k in KINDS])
         table: Mapping[str, CatalogEntry] = getattr(self, plural)
         return _lookup(table, plural[:-1], entry_id)
+
+    def with_entry(self, kind: str, entry: CatalogEntry, origin: str) -> Catalog:
+        """A copy with ``entry`` added (or replacing the entry of the same id) under ``kind`` (plural)."""
+        table = {**getattr(self, kind), entry.id: entry}
+        return replace(self, **{kind: table}, origins={**self.origins, (kind, entry.id): origin})
 
     def origin(self, kind: str, entry_id: str) -> str:
         """The file that defined (or last overrode) an entry."""
@@ -204,6 +209,27 @@ def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
                 raise CatalogError(f"{path}: {kind}[id={entry['id']}]: duplicate id in the same file")
             seen.add(entry["id"])
             yield kind, entry
+
+
+def is_entry_file(value: str | Path) -> bool:
+    """Whether ``value`` names a YAML file (rather than a catalog id)."""
+    return str(value).endswith((".yaml", ".yml")) and Path(value).exists()
+
+
+def load_entry_file(path: str | Path, kind: str) -> CatalogEntry:
+    """One catalog entry of ``kind`` (plural: 'models', 'chips') from a YAML file: the entry itself, or a file
+    with a one-entry list under ``kind``. Validated like the catalog's own entries."""
+    singular = kind.removesuffix("s")
+    doc = load_yaml(path, what=f"{singular} file", error=CatalogError)
+    if isinstance(doc, dict) and kind in doc:
+        entries = doc[kind]
+        if not isinstance(entries, list) or len(entries) != 1:
+            raise CatalogError(f"{path}: expected exactly one entry under '{kind}'")
+        doc = entries[0]
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+        raise CatalogError(f"{path}: a {singular} file holds one {singular} entry with a string 'id'")
+    entry: CatalogEntry = _validate(ENTRY_TYPES[kind], doc, str(path), kind)
+    return entry
 
 
 def _validate(model_type: type[BaseModel], entry: dict[str, Any], path: str, kind: str) -> Any:

@@ -24,5 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     except ComputeplanError as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: {exc}\n")
+        from computeplan.cli.options import message_for_cli
+
+        sys.stderr.write(f"error: {message_for_cli(exc)}\n")
         sys.exit(EXIT_USER_ERROR)

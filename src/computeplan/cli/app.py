@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from computeplan import __version__
-from computeplan.cli.options import CatalogOption, DebugOption, JsonOption, parse_set_options, print_json
+from computeplan.cli.options import (
+    CatalogOption,
+    DebugOption,
+    JsonOption,
+    cli_catalog,
+    parse_set_options,
+    print_json,
+)
 
 app = typer.Typer(
     name="computeplan",
@@ -43,10 +50,9 @@ def _root(
 @app.command()
 def chips(catalog: CatalogOption = None, json_out: JsonOption = False, debug: DebugOption = False) -> None:
     """List the accelerator chips in the catalog (dense peak FLOP/s, memory, power, links, price)."""
-    from computeplan.catalog import load_catalog
     from computeplan.report import catalog_tables
 
-    cat = load_catalog(catalog)
+    cat = cli_catalog(catalog)
     if json_out:
         print_json([catalog_tables.entry_json(cat, "chips", c) for c in cat.chips.values()])
     else:
@@ -56,10 +62,9 @@ def chips(catalog: CatalogOption = None, json_out: JsonOption = False, debug: De
 @app.command()
 def systems(catalog: CatalogOption = None, json_out: JsonOption = False, debug: DebugOption = False) -> None:
     """List the systems: how chips are packaged (scale-up domain) and networked (scale-out)."""
-    from computeplan.catalog import load_catalog
     from computeplan.report import catalog_tables
 
-    cat = load_catalog(catalog)
+    cat = cli_catalog(catalog)
     if json_out:
         print_json([catalog_tables.entry_json(cat, "systems", s) for s in cat.systems.values()])
     else:
@@ -69,10 +74,9 @@ def systems(catalog: CatalogOption = None, json_out: JsonOption = False, debug: 
 @app.command()
 def models(catalog: CatalogOption = None, json_out: JsonOption = False, debug: DebugOption = False) -> None:
     """List the model architectures, with parameter counts computed from them."""
-    from computeplan.catalog import load_catalog
     from computeplan.report import catalog_tables
 
-    cat = load_catalog(catalog)
+    cat = cli_catalog(catalog)
     if json_out:
         print_json([catalog_tables.entry_json(cat, "models", m) for m in cat.models.values()])
     else:
@@ -82,10 +86,9 @@ def models(catalog: CatalogOption = None, json_out: JsonOption = False, debug: D
 @app.command()
 def facts(catalog: CatalogOption = None, json_out: JsonOption = False, debug: DebugOption = False) -> None:
     """List datacenter and market facts: PUE, electricity prices, facility capex, depreciation, deal terms."""
-    from computeplan.catalog import load_catalog
     from computeplan.report import catalog_tables
 
-    cat = load_catalog(catalog)
+    cat = cli_catalog(catalog)
     if json_out:
         print_json([catalog_tables.entry_json(cat, "facts", f) for f in cat.facts.values()])
     else:
@@ -101,10 +104,9 @@ def show(
     debug: DebugOption = False,
 ) -> None:
     """Show one catalog entry with every number's source, date and confidence."""
-    from computeplan.catalog import load_catalog
     from computeplan.report import catalog_tables
 
-    cat = load_catalog(catalog)
+    cat = cli_catalog(catalog)
     entry = cat.entry(kind, entry_id)
     plural = kind if kind.endswith("s") else kind + "s"
     if json_out:
@@ -145,11 +147,9 @@ def train(
 ) -> None:
     """Best parallel layout, step time, MFU, memory, and time/energy/cost to train a model on a cluster."""
     from computeplan import api
-    from computeplan.catalog import load_catalog
     from computeplan.units import Dimension, parse_quantity
 
-    overrides = parse_set_options(set_)
-    plan = api.estimate_training(
+    result = api.train(
         model,
         chip,
         chips,
@@ -159,21 +159,21 @@ def train(
         if global_batch_tokens
         else None,
         tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens else None,
-        layout=api.parse_layout(layout) if layout else None,
+        layout=layout,
         top=top,
         system=system,
         allow_fp8=not no_fp8,
-        overrides=overrides,
-        catalog=load_catalog(catalog),
+        overrides=parse_set_options(set_),
+        catalog=cli_catalog(catalog),
         pue=pue,
         failures=not no_failures,
     )
     if json_out:
-        print_json(plan.to_dict())
+        print_json(result.to_dict())
     else:
         from computeplan.report import training_tables
 
-        training_tables.print_training(plan)
+        training_tables.print_training(result)
 
 
 @app.command()
@@ -186,29 +186,15 @@ def validate(
 ) -> None:
     """Predict each measured run (training or serving) with its own layout and report the error."""
     from computeplan import api
-    from computeplan.catalog import load_catalog
 
-    inference = api.is_inference_file(path)
-    cat = load_catalog(catalog)
-    report = api.validate_inference_file(path, catalog=cat) if inference else api.validate_file(path, catalog=cat)
+    report = api.validate(path, catalog=cli_catalog(catalog))
     if json_out:
-        print_json(
-            {
-                "kind": "inference" if inference else "training",
-                "rows": [r.to_dict() for r in report.rows],
-                "skipped": [{"id": i, "reason": why} for i, why in report.skipped],
-                "held_out": sorted(report.held_out),
-                "median_abs_error_pct": report.summary["median_abs_error_pct"],
-                "max_abs_error_pct": report.summary["max_abs_error_pct"],
-                "fitted": report.summary_fit,
-                "held_out_summary": report.summary_held_out,
-            }
-        )
+        print_json(report.to_dict())
     elif markdown:
         from computeplan.calibration import report as accuracy
         from computeplan.catalog.loader import load_efficiency_table
 
-        if inference:
+        if report.kind == "inference":
             text = accuracy.inference_markdown(
                 report.rows, report.held_out, load_efficiency_table(kind="inference"), source=path
             )
@@ -235,19 +221,18 @@ def calibrate(
     import yaml
 
     from computeplan import api
-    from computeplan.catalog import load_catalog
+    from computeplan.files import check_output_path, write_atomic
 
-    table = api.calibrate_file(path, catalog=load_catalog(catalog))
-    table = {"generated_by": f"computeplan calibrate {path}", **table}
+    if out:
+        check_output_path(out, inputs=[path], what="calibration table")
+    table = {"generated_by": f"computeplan calibrate {path}", **api.calibrate(path, catalog=cli_catalog(catalog))}
     if json_out:
         print_json(table)
         return
     text = "# Fitted efficiency parameters per chip family (computeplan calibrate); do not edit by hand.\n"
     text += yaml.safe_dump(table, sort_keys=False)
     if out:
-        from pathlib import Path
-
-        Path(out).write_text(text, encoding="utf-8")
+        write_atomic(out, text, inputs=[path], what="calibration table")
         typer.echo(f"wrote {out}")
     else:
         typer.echo(text, nl=False)
@@ -283,17 +268,9 @@ def serve(
 ) -> None:
     """Cheapest serving layout per chip within latency targets: $/Mtok, J/token, chips for the traffic."""
     from computeplan import api
-    from computeplan.catalog import load_catalog
-    from computeplan.errors import InvalidLayout
 
     chips = [c.strip() for c in compare.split(",") if c.strip()] if compare else [chip or "trn2"]
-    allowed = [w.strip() for w in weights.split(",")] if weights else None
-    from computeplan.perf.inference import BYTES_PER_WEIGHT
-
-    for w in allowed or []:
-        if w not in BYTES_PER_WEIGHT:
-            raise InvalidLayout(f"--weights: unknown precision '{w}'; allowed: {', '.join(BYTES_PER_WEIGHT)}")
-    plan = api.estimate_serving(
+    result = api.serve(
         model,
         chips,
         input_len=input,
@@ -301,20 +278,20 @@ def serve(
         tpot_s=tpot_ms / 1000 if tpot_ms is not None else None,
         ttft_s=ttft_s,
         traffic=traffic,
-        weight_precisions=allowed,
+        weight_precisions=[w.strip() for w in weights.split(",") if w.strip()] if weights else None,
         prefix_hit_rate=prefix_hit_rate,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
-        catalog=load_catalog(catalog),
+        catalog=cli_catalog(catalog),
         pue=pue,
         utilization=utilization,
     )
     if json_out:
-        print_json(plan.to_dict())
+        print_json(result.to_dict())
     else:
         from computeplan.report import serving_tables
 
-        serving_tables.print_serving(plan)
+        serving_tables.print_serving(result)
 
 
 @app.command()
@@ -338,21 +315,23 @@ def goodput(
     debug: DebugOption = False,
 ) -> None:
     """Interruptions, job MTBF, optimal checkpoint interval and goodput of a large training job."""
-    from computeplan import api
-    from computeplan.catalog import load_catalog
+    from dataclasses import asdict
 
-    cat = load_catalog(catalog)
+    from computeplan import api
+    from computeplan.files import check_output_path
+
+    cat = cli_catalog(catalog)
     cat.chip(chip)
+    if plot:
+        check_output_path(plot, what="plot")
     storage = storage_gb_per_s * 1e9 if storage_gb_per_s is not None else None
-    kwargs = dict(
-        asynchronous=async_checkpoint, hot_spares=not no_hot_spares, storage_bytes_per_s_per_chip=storage, catalog=cat
-    )
-    est = api.estimate_goodput(model, chips, days=days, **kwargs)  # type: ignore[arg-type]
+    options = {"asynchronous": async_checkpoint, "hot_spares": not no_hot_spares}
+    est = api.goodput(model, chips, days=days, storage_bytes_per_s_per_chip=storage, catalog=cat, **options)
     if plot:
         from computeplan.report.charts import goodput_vs_chips
 
         sizes = sorted({1024, 4096, 16384, 65536, 131072, 262144, 524288, chips})
-        points = [api.estimate_goodput(model, n, **kwargs) for n in sizes]  # type: ignore[arg-type]
+        points = [api.goodput(model, n, storage_bytes_per_s_per_chip=storage, catalog=cat, **options) for n in sizes]
         goodput_vs_chips(
             sizes,
             [p.goodput for p in points],
@@ -361,21 +340,11 @@ def goodput(
             title=f"Goodput of {model} training vs cluster size (optimal checkpoint interval)",
         )
     if json_out:
-        print_json({**est.__dict__, "chip": chip, "model": model, "plot": plot})
+        print_json({**asdict(est), "chip": chip, "model": model, "plot": plot})
         return
-    typer.echo(f"{model} on {chips:,} x {chip}")
-    typer.echo(
-        f"job MTBF {est.job_mtbf_s / 3600:.2f} h ({est.interruptions_per_day:.1f} interruptions/day)"
-        + (f"; {est.interruptions:,.0f} expected over {est.run_days:g} days" if est.interruptions else "")
-    )
-    typer.echo(
-        f"checkpoint {est.checkpoint_bytes / 1e12:.2f} TB: blocks {est.checkpoint_blocking_s:.1f} s; "
-        f"recovery {est.recovery_s / 60:.1f} min"
-    )
-    typer.echo(
-        f"checkpoint every {est.checkpoint_interval_s / 60:.1f} min (Young-Daly "
-        f"{est.young_daly_interval_s / 60:.1f} min); goodput {est.goodput:.1%}"
-    )
+    from computeplan.report.goodput_text import print_goodput
+
+    print_goodput(est, model=model, chip=chip)
     if plot:
         typer.echo(f"wrote {plot}")
 
@@ -395,25 +364,24 @@ def plan(
     import sys
 
     from computeplan import api
-    from computeplan.catalog import load_catalog
+    from computeplan.files import check_output_path, write_atomic
 
-    overrides = parse_set_options(set_)
-    cat = load_catalog(catalog)
+    if report:
+        check_output_path(report, inputs=[scenario], what="report")
+    cat = cli_catalog(catalog)
 
     def progress(message: str) -> None:
         if not json_out and sys.stderr.isatty():
             sys.stderr.write(f"\r\033[Kpricing {message} ...")
             sys.stderr.flush()
 
-    result = api.plan_fleet(scenario, overrides=overrides, catalog=cat, progress=progress)
+    result = api.plan(scenario, overrides=parse_set_options(set_), catalog=cat, progress=progress)
     if not json_out and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     if report:
-        from pathlib import Path
-
         from computeplan.report.plan_report import plan_html
 
-        Path(report).write_text(plan_html(result, cat), encoding="utf-8")
+        write_atomic(report, plan_html(result, cat), inputs=[scenario], what="report")
     if json_out:
         print_json({**result.to_dict(), "report": report})
         return

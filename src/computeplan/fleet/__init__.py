@@ -2,6 +2,30 @@
 small ``define_*`` functions add one group of variables or constraints each; results come back as labelled
 tables with the binding constraints and their shadow prices."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from computeplan.catalog.loader import Catalog
+from computeplan.estimate.efficiency import EfficiencyTables
+from computeplan.fleet.results import PlanResult
 from computeplan.fleet.scenario import Scenario, load_scenario
 
-__all__ = ["Scenario", "load_scenario"]
+
+def solve_scenario(
+    scenario: Scenario,
+    catalog: Catalog,
+    tables: EfficiencyTables,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> PlanResult:
+    """Price every chip for every workload, build the LP, solve it with HiGHS and summarize the plan."""
+    from computeplan.fleet.inputs import build_inputs
+    from computeplan.fleet.lp import build_and_solve
+    from computeplan.fleet.results import summarize
+
+    inputs = build_inputs(scenario, catalog, tables, progress=progress)
+    return summarize(scenario, inputs, build_and_solve(scenario, inputs))
+
+
+__all__ = ["PlanResult", "Scenario", "load_scenario", "solve_scenario"]

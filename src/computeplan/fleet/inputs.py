@@ -12,10 +12,16 @@ import numpy as np
 
 from computeplan.catalog.loader import Catalog
 from computeplan.errors import ComputeplanError, ScenarioError
-from computeplan.fleet.scenario import Scenario
+from computeplan.estimate.efficiency import EfficiencyTables
+from computeplan.estimate.reliability import reliability_from_catalog
+from computeplan.estimate.serving import estimate_serving_on
+from computeplan.estimate.training import estimate_training
+from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload
+from computeplan.hardware.cluster import cluster_from_catalog
+from computeplan.perf.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.units import SECONDS_PER_HOUR
-
-HOURS_PER_YEAR = 8760.0
+from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
+from computeplan.workload.transformer import TransformerSpec
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,85 @@ class FleetInputs:
     rates_table: list[dict[str, object]] = field(default_factory=list)
 
 
-def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[str], None] | None = None) -> FleetInputs:
-    from computeplan import api
+@dataclass(frozen=True)
+class TrainingRate:
+    """What one chip-hour of a chip delivers to a training workload: model FLOP (goodput applied)."""
 
+    flop_per_chip_hour: float
+    mfu: float
+    goodput: float
+
+
+@dataclass(frozen=True)
+class ServingRate:
+    tokens_per_chip_hour: float
+    layout: dict[str, object]
+
+
+def training_rate(
+    job: TrainingWorkload, chip: str, cluster_chips: int, catalog: Catalog, tables: EfficiencyTables
+) -> TrainingRate:
+    """Effective training FLOP per chip-hour of ``chip`` at the best layout, with failures and checkpoints."""
+    spec = TransformerSpec.from_entry(catalog.model(job.model))
+    cluster = cluster_from_catalog(catalog, chip, cluster_chips)
+    global_batch = sequences_for_tokens(job.global_batch_tokens, job.seq_len)
+    # a nominal token budget: it only switches on the goodput of a long run (interruptions over its wall time)
+    train_job = TrainingJob(seq_len=job.seq_len, global_batch=global_batch, tokens=NOMINAL_RUN_TOKENS)
+    result = estimate_training(
+        spec, cluster, tables.for_training(cluster.family), train_job, reliability=reliability_from_catalog(catalog)
+    )
+    best = result.best
+    good = result.goodput.goodput if result.goodput is not None else 1.0
+    per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
+    return TrainingRate(flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR * good, mfu=best.mfu, goodput=good)
+
+
+def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: EfficiencyTables) -> ServingRate | str:
+    """Output tokens per chip-hour of the best replica within the workload's latency target, or why none."""
+    spec = TransformerSpec.from_entry(catalog.model(serve.model))
+    domain = int(catalog.system(catalog.chip(chip).system).scaleup_domain_chips.value)
+    cluster = cluster_from_catalog(catalog, chip, domain)
+    job = ServingJob(
+        input_len=serve.input_len,
+        output_len=serve.output_len,
+        tpot_s=serve.tpot_ms / 1000 if serve.tpot_ms is not None else None,
+    )
+    found = estimate_serving_on(spec, cluster, tables.for_serving(cluster.family), job)
+    if found.estimate is None:
+        return found.reason or "no layout"
+    return ServingRate(found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR, found.estimate.layout)
+
+
+NOMINAL_RUN_TOKENS = 1e12
+
+
+def check_ids(scenario: Scenario, catalog: Catalog) -> None:
+    """Every chip and model id the scenario names is in the catalog (else a ScenarioError with suggestions)."""
+    from computeplan.errors import UnknownEntryError
+
+    named: list[tuple[str, str, str]] = [(f"chips[{i}].chip", "chips", o.chip) for i, o in enumerate(scenario.chips)]
+    workloads: list[tuple[str, TrainingWorkload | InferenceWorkload]] = [
+        *((f"training[{i}]", w) for i, w in enumerate(scenario.training)),
+        *((f"inference[{i}]", w) for i, w in enumerate(scenario.inference)),
+    ]
+    for where, wl in workloads:
+        named.append((f"{where}.model", "models", wl.model))
+        named += [(f"{where}.chips", "chips", c) for c in wl.chips or ()]
+    for where, kind, entry_id in named:
+        table = getattr(catalog, kind)
+        if entry_id not in table:
+            raise ScenarioError(f"{where}: {UnknownEntryError(kind[:-1], entry_id, table)}")
+
+
+def build_inputs(
+    scenario: Scenario,
+    catalog: Catalog,
+    tables: EfficiencyTables,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> FleetInputs:
+    """The LP's arrays for ``scenario``. Identical (workload, chip, cluster size) pairs are priced once."""
+    check_ids(scenario, catalog)
     ppy = scenario.periods_per_year
     n_t = scenario.years * ppy
     hours = HOURS_PER_YEAR / ppy
@@ -84,6 +166,8 @@ def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[st
             energy_paid[k] = 1.0
 
     train_rate = np.zeros((len(scenario.training), k_n))
+    train_cache: dict[tuple[int, str, int], TrainingRate | str] = {}
+    serve_cache: dict[tuple[int, str], ServingRate | str] = {}
     rates_table: list[dict[str, object]] = []
     for w, job in enumerate(scenario.training):
         for k, option in enumerate(scenario.chips):
@@ -91,30 +175,26 @@ def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[st
                 continue
             if progress:
                 progress(f"training {job.model} on {option.chip}")
-            try:
-                plan = api.estimate_training(
-                    job.model,
-                    option.chip,
-                    option.training_cluster_chips,
-                    seq_len=job.seq_len,
-                    global_batch_tokens=job.global_batch_tokens,
-                    tokens=1e12,
-                    catalog=catalog,
-                )
-            except ComputeplanError as exc:
-                notes.append(f"{option.chip} cannot train {job.model} on {option.training_cluster_chips} chips: {exc}")
+            key = (w, option.chip, option.training_cluster_chips)
+            if key not in train_cache:
+                try:
+                    train_cache[key] = training_rate(job, option.chip, option.training_cluster_chips, catalog, tables)
+                except ComputeplanError as exc:
+                    train_cache[key] = (
+                        f"{option.chip} cannot train {job.model} on {option.training_cluster_chips} chips: {exc}"
+                    )
+            rate = train_cache[key]
+            if isinstance(rate, str):
+                notes.append(rate)
                 continue
-            best = plan.estimates[0]
-            good = plan.goodput.goodput if plan.goodput is not None else 1.0
-            per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
-            train_rate[w, k] = per_chip_s * SECONDS_PER_HOUR * good
+            train_rate[w, k] = rate.flop_per_chip_hour
             rates_table.append(
                 {
                     "workload": f"train {job.model}",
                     "chip": option.chip,
-                    "mfu": best.mfu,
-                    "goodput": good,
-                    "flop_per_chip_hour": train_rate[w, k],
+                    "mfu": rate.mfu,
+                    "goodput": rate.goodput,
+                    "flop_per_chip_hour": rate.flop_per_chip_hour,
                 }
             )
     token_rate = np.zeros((len(scenario.inference), k_n))
@@ -124,25 +204,20 @@ def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[st
                 continue
             if progress:
                 progress(f"serving {serve.model} on {option.chip}")
-            result = api.estimate_serving(
-                serve.model,
-                [option.chip],
-                input_len=serve.input_len,
-                output_len=serve.output_len,
-                tpot_s=serve.tpot_ms / 1000 if serve.tpot_ms else None,
-                catalog=catalog,
-            )
-            row = result.rows[0]
-            if isinstance(row, dict):
-                notes.append(f"{option.chip} cannot serve {serve.model}: {row['error']}")
+            skey = (w, option.chip)
+            if skey not in serve_cache:
+                serve_cache[skey] = serving_rate(serve, option.chip, catalog, tables)
+            srate = serve_cache[skey]
+            if isinstance(srate, str):
+                notes.append(f"{option.chip} cannot serve {serve.model}: {srate}")
                 continue
-            token_rate[w, k] = row.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR
+            token_rate[w, k] = srate.tokens_per_chip_hour
             rates_table.append(
                 {
                     "workload": f"serve {serve.model}",
                     "chip": option.chip,
                     "tokens_per_chip_hour": token_rate[w, k],
-                    "layout": row.layout,
+                    "layout": srate.layout,
                 }
             )
 
@@ -152,7 +227,10 @@ def build_inputs(scenario: Scenario, catalog: Catalog, *, progress: Callable[[st
             [[v for v in job.run_flop.series(years) for _ in range(ppy)] for job in scenario.training]
         ).reshape(len(scenario.training), n_t)
         token_demand = np.array(
-            [[v * 365.0 / ppy for v in s.tokens_per_day.series(years) for _ in range(ppy)] for s in scenario.inference]
+            [
+                [v * DAYS_PER_YEAR / ppy for v in s.tokens_per_day.series(years) for _ in range(ppy)]
+                for s in scenario.inference
+            ]
         ).reshape(len(scenario.inference), n_t)
     except ValueError as exc:
         raise ScenarioError(f"workloads: {exc}") from None

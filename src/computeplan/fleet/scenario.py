@@ -1,6 +1,6 @@
 """A fleet scenario: one YAML file, validated (unknown keys and wrong units are errors with the field path).
 
-Quantities may carry units ("5 GW", "$100B", "2.8 USD/h", "1e12"); ``--set a.b=value`` overrides any field.
+Quantities may carry units ("5 GW", "$100B", "2.8 USD/h", "1e12"); a dotted override (``a.b=value``) replaces any field.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from computeplan.errors import ScenarioError
+from computeplan.files import load_yaml, parse_yaml_text
 from computeplan.units import Dimension, parse_quantity
 
 
@@ -159,25 +159,30 @@ def _set_path(data: dict[str, Any], path: str, raw: str) -> None:
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
-            raise ScenarioError(f"--set {path}: no field '{'.'.join(parts[: i + 1])}' in the scenario") from None
-    value: Any = yaml.safe_load(raw)
+            raise ScenarioError(f"override {path}: no field '{'.'.join(parts[: i + 1])}' in the scenario") from None
+    value: Any = parse_yaml_text(raw, where=f"override {path}", error=ScenarioError)
     last: Any = int(parts[-1]) if parts[-1].isdigit() else parts[-1]
     if isinstance(node, list) and isinstance(last, int) and last >= len(node):
-        raise ScenarioError(f"--set {path}: index {last} is out of range")
+        raise ScenarioError(f"override {path}: index {last} is out of range")
     node[last] = value
 
 
 def load_scenario(path: str | Path, overrides: dict[str, str] | None = None) -> Scenario:
     """Read and validate a scenario file; ``overrides`` maps dotted paths to YAML values."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    data = load_yaml(path, what="scenario file", error=ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping of fields")
+    return _validated(data, overrides, str(path))
+
+
+def override_scenario(scenario: Scenario, overrides: dict[str, str]) -> Scenario:
+    """``scenario`` with dotted-path overrides applied and validated again."""
+    if not overrides:
+        return scenario
+    return _validated(scenario.model_dump(), overrides, f"scenario '{scenario.name}'")
+
+
+def _validated(data: dict[str, Any], overrides: dict[str, str] | None, where: str) -> Scenario:
     for key, value in (overrides or {}).items():
         _set_path(data, key, value)
     try:
@@ -191,7 +196,7 @@ def load_scenario(path: str | Path, overrides: dict[str, str] | None = None) -> 
             close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             msg = f"unknown field{hint}; allowed: {', '.join(allowed)}"
-        raise ScenarioError(f"{path}: {loc or '(scenario)'}: {msg}") from None
+        raise ScenarioError(f"{where}: {loc or '(scenario)'}: {msg}") from None
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from computeplan.report import console as report_console
 from computeplan.units import Dimension, format_quantity
 
+if TYPE_CHECKING:
+    from computeplan.estimate.serving import ServingResult
+
 
 def _money(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def print_serving(plan: Any) -> None:
+def print_serving(plan: ServingResult) -> None:
     console = report_console()
+    job = plan.job
     targets = []
-    if plan.tpot_s is not None:
-        targets.append(f"TPOT <= {plan.tpot_s * 1000:g} ms")
-    if plan.ttft_s is not None:
-        targets.append(f"TTFT <= {plan.ttft_s:g} s")
+    if job.tpot_s is not None:
+        targets.append(f"TPOT <= {job.tpot_s * 1000:g} ms")
+    if job.ttft_s is not None:
+        targets.append(f"TTFT <= {job.ttft_s:g} s")
     console.print(
-        f"{plan.model.name}: {plan.input_len:,.0f} input + {plan.output_len:,.0f} output tokens per request; "
-        f"{', '.join(targets) or 'no latency target'}; {plan.evaluated:,} layouts priced"
+        f"{plan.model.name}: {job.input_len:,.0f} input + {job.output_len:,.0f} output tokens per request; "
+        f"{', '.join(targets) or 'no latency target'}; {plan.layouts_evaluated:,} layouts priced"
     )
     table = Table(title="Cheapest layout per chip (continuous batching)", title_justify="left")
     for col in (
@@ -40,9 +44,10 @@ def print_serving(plan: Any) -> None:
         "chips needed",
     ):
         table.add_column(col, justify="left" if col in ("chip", "weights/KV") else "right")
-    for r in plan.rows:
-        if isinstance(r, dict):
-            table.add_row(r["chip"], "-", "-", "-", "-", "-", "-", "-", "-", "-", r["error"])
+    for c in plan.chips:
+        r = c.estimate
+        if r is None:
+            table.add_row(c.chip, "-", "-", "-", "-", "-", "-", "-", "-", "-", c.reason or "")
             continue
         lay = r.layout
         table.add_row(
@@ -59,6 +64,6 @@ def print_serving(plan: Any) -> None:
             "-" if r.chips_needed is None else f"{r.chips_needed:,}",
         )
     console.print(table)
-    if plan.traffic_tokens_per_day is not None:
-        console.print(f"traffic: {format_quantity(plan.traffic_tokens_per_day, Dimension.COUNT)} output tokens/day")
+    if job.traffic_tokens_per_day is not None:
+        console.print(f"traffic: {format_quantity(job.traffic_tokens_per_day, Dimension.COUNT)} output tokens/day")
     console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -11,26 +11,30 @@ from computeplan.perf.layout import describe_layout
 from computeplan.report import console as report_console
 from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, Dimension, format_quantity
 
+if TYPE_CHECKING:
+    from computeplan.calibration.service import ValidationReport
+    from computeplan.estimate.training import TrainingResult
+
 
 def _console() -> Console:
     return report_console()
 
 
-def print_training(plan: Any) -> None:
+def print_training(plan: TrainingResult) -> None:
     console = _console()
     cluster = plan.cluster
     head = (
         f"{plan.model.name} on {cluster.num_chips:,} x {cluster.chip_id} ({cluster.system_id}), "
-        f"seq {plan.seq_len:,}, global batch {plan.global_batch:,} sequences "
-        f"({format_quantity(plan.global_batch * plan.seq_len, Dimension.COUNT)} tokens)"
+        f"seq {plan.job.seq_len:,}, global batch {plan.job.global_batch:,} sequences "
+        f"({format_quantity(plan.job.tokens_per_step, Dimension.COUNT)} tokens)"
     )
     console.print(head)
-    if plan.search is not None:
+    if plan.searched:
         console.print(
-            f"searched {plan.search.evaluated:,} layouts: {plan.search.count_valid:,} can run, "
-            f"{plan.search.count_fitting:,} fit in memory"
+            f"searched {plan.layouts_evaluated:,} layouts: {plan.layouts_valid:,} can run, "
+            f"{plan.layouts_fitting:,} fit in memory"
         )
-    table = Table(title="Best layouts" if plan.search is not None else "Given layout", title_justify="left")
+    table = Table(title="Best layouts" if plan.searched else "Given layout", title_justify="left")
     for col in ("#", "layout", "step s", "MFU", "HFU", "tokens/s/chip", "memory GB", "fits"):
         table.add_column(col, justify="left" if col == "layout" else "right")
     for i, e in enumerate(plan.estimates, start=1):
@@ -64,18 +68,20 @@ def print_training(plan: Any) -> None:
     console.print(memory)
     if not best.fits:
         console.print(f"does NOT fit: short by {format_quantity(best.memory_bytes - best.hbm_bytes, Dimension.BYTES)}")
-    if best.time_to_train_s is not None:
+    if best.time_to_train_s is not None and best.chip_hours is not None and best.energy_j is not None:
         cost = f"${best.cost_usd:,.0f}" if best.cost_usd is not None else "n/a (no price)"
         console.print(
-            f"time to train {format_quantity(plan.tokens, Dimension.COUNT)} tokens: "
+            f"time to train {format_quantity(plan.job.tokens or 0.0, Dimension.COUNT)} tokens: "
             f"{best.time_to_train_s / SECONDS_PER_DAY:,.1f} days; {best.chip_hours:,.0f} chip-hours; "
-            f"energy {best.energy_j / JOULES_PER_KWH / 1e6:,.2f} GWh (PUE {plan.pue:.2f}); cost {cost}"
+            f"energy {best.energy_j / JOULES_PER_KWH / 1e6:,.2f} GWh (PUE {plan.job.pue:.2f}); cost {cost}"
         )
-    if plan.goodput is not None and best.time_to_train_s is not None:
+    with_failures = plan.time_to_train_with_failures_s(best)
+    if plan.goodput is not None and with_failures is not None:
         g = plan.goodput
+        interruptions = f"{g.interruptions:,.0f} interruptions, " if g.interruptions is not None else ""
         console.print(
-            f"with failures: {plan.time_with_failures_s(best) / SECONDS_PER_DAY:,.1f} days at goodput {g.goodput:.1%} "
-            f"(job MTBF {g.job_mtbf_s / 3600:.1f} h, {g.interruptions:,.0f} interruptions, checkpoint every "
+            f"with failures: {with_failures / SECONDS_PER_DAY:,.1f} days at goodput {g.goodput:.1%} "
+            f"(job MTBF {g.job_mtbf_s / 3600:.1f} h, {interruptions}checkpoint every "
             f"{g.checkpoint_interval_s / 60:.1f} min; --no-failures to ignore)"
         )
     for note in best.notes:
@@ -83,7 +89,7 @@ def print_training(plan: Any) -> None:
     console.print(f"efficiency: {plan.efficiency.basis}")
 
 
-def print_validation(report: Any, path: str) -> None:
+def print_validation(report: ValidationReport, path: str) -> None:
     console = _console()
     table = Table(title=f"Predicted vs measured: {path}", title_justify="left")
     for col in ("id", "set", "chip", "metric", "measured", "predicted", "error %", "layout / reason"):

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from computeplan.hardware.cluster import Cluster
+from computeplan.perf.economics import facility_power_w, serving_chip_power_w
 from computeplan.perf.inference import (
     BYTES_PER_KV,
     BYTES_PER_WEIGHT,
@@ -25,8 +26,6 @@ from computeplan.workload.transformer import TransformerSpec
 
 BATCHES = [2**i for i in range(0, 13)]  # 1 .. 4096 concurrent sequences per replica
 PIPELINES = [1, 2, 4, 8]
-# Board power while serving, as a fraction of TDP: decode is memory-bound and leaves compute idle. Estimate.
-SERVING_POWER_FRACTION = 0.7
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,9 @@ class ServingEstimate:
 
 
 @dataclass(frozen=True)
-class ServingResult:
+class ServingSearch:
+    """Every candidate replica priced, which meet the targets, the best and the Pareto front (indices)."""
+
     candidates: ServingCandidates
     arrays: ReplicaArrays
     per_chip: np.ndarray
@@ -112,7 +113,7 @@ def search_serving(
     prefix_hit_rate: float = 0.0,
     speculative_tokens: int = 0,
     acceptance_rate: float = 0.0,
-) -> ServingResult:
+) -> ServingSearch:
     """Price every candidate with continuous batching; best = most tokens per chip within the targets."""
     cand = serving_candidates(spec, cluster, weight_precisions=weight_precisions, kv_precisions=kv_precisions)
     n = len(cand.weight)
@@ -149,11 +150,11 @@ def search_serving(
         if per_chip[i] > top:
             front.append(i)
             top = per_chip[i]
-    return ServingResult(cand, arrays, per_chip, meets, best, np.array(front, dtype=int))
+    return ServingSearch(cand, arrays, per_chip, meets, best, np.array(front, dtype=int))
 
 
 def estimate_at(
-    result: ServingResult,
+    result: ServingSearch,
     i: int,
     cluster: Cluster,
     eff: InferenceEfficiency,
@@ -187,7 +188,7 @@ def estimate_at(
         usd_out = rate * max(request_s - prefill_s, 0.0) / output_len * 1e6
     else:
         notes.append(f"no price for chip '{cluster.chip_id}' in the catalog: $/token not computed")
-    watts = chips * (cluster.power_w * SERVING_POWER_FRACTION + cluster.host_power_w_per_chip) * pue
+    watts = facility_power_w(serving_chip_power_w(cluster.power_w), cluster.host_power_w_per_chip, chips, pue)
     replicas = chips_needed = None
     if traffic_tokens_per_day is not None:
         replicas = int(np.ceil(traffic_tokens_per_day / SECONDS_PER_DAY / (replica_tps * utilization)))

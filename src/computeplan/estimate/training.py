@@ -1,0 +1,214 @@
+"""Estimate a training job on a cluster: the fastest layouts (or one given layout), time, energy and cost to
+train, and goodput with failures. Typed in, typed out; no catalog ids, files or environment."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from computeplan.errors import InvalidInput, InvalidLayout
+from computeplan.estimate.reliability import MAX_RUN_DAYS, Reliability, estimate_job_goodput
+from computeplan.hardware.cluster import Cluster
+from computeplan.hardware.efficiency import EfficiencyParams
+from computeplan.perf.goodput import GoodputEstimate
+from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
+from computeplan.search.training_search import TrainingEstimate, best_estimates, evaluate_layout, search_layouts
+from computeplan.units import SECONDS_PER_DAY
+from computeplan.workload.jobs import MAX_CHIPS, TrainingJob
+from computeplan.workload.transformer import TransformerSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Plain defaults of a layout field the caller leaves out (dp 0: whatever the chips leave after tp*pp*cp).
+LAYOUT_DEFAULTS = {
+    "tp": 1,
+    "pp": 1,
+    "dp": 0,
+    "cp": 1,
+    "ep": 1,
+    "vpp": 1,
+    "mb": 1,
+    "recompute": 0,
+    "sp": 0,
+    "zero": 1,
+    "hsdp": 0,
+    "fp8": 0,
+}
+# Allowed values of the switch fields; the parallel degrees are whole numbers from 1 to the chip count.
+LAYOUT_CHOICES = {"recompute": (0, 1, 2), "sp": (0, 1), "zero": (0, 1, 2, 3), "hsdp": (0, 1), "fp8": (0, 1)}
+
+
+def parse_layout(text: str) -> dict[str, int]:
+    """``tp=8,pp=16,cp=2`` (recompute may be none/selective/full, switches true/false) into a layout mapping."""
+    layout: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if key not in LAYOUT_DEFAULTS:
+            close = difflib.get_close_matches(key, LAYOUT_FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InvalidInput("layout", f"unknown field '{key}'{hint}; fields: {', '.join(LAYOUT_FIELDS)}")
+        if not sep or not value:
+            raise InvalidInput("layout", f"'{part}': expected {key}=VALUE")
+        value = value.lower()
+        if key == "recompute" and value.upper() in Recompute.__members__:
+            layout[key] = int(Recompute[value.upper()])
+        elif value in ("true", "false"):
+            layout[key] = int(value == "true")
+        elif value.isdigit() and len(value) <= 12:
+            layout[key] = int(value)
+        else:
+            raise InvalidInput("layout", f"{key}: expected a whole number, got {value!r}")
+    return layout
+
+
+def complete_layout(layout: Mapping[str, int], num_chips: int) -> dict[str, int]:
+    """A full layout: defaults for missing fields, dp from the chips, every field range-checked."""
+    unknown = [k for k in layout if k not in LAYOUT_DEFAULTS]
+    if unknown:
+        raise InvalidInput("layout", f"unknown field(s) {', '.join(unknown)}; fields: {', '.join(LAYOUT_FIELDS)}")
+    full = {**LAYOUT_DEFAULTS, **{k: int(v) for k, v in layout.items()}}
+    for key, value in full.items():
+        allowed = LAYOUT_CHOICES.get(key)
+        if allowed is not None and value not in allowed:
+            raise InvalidInput("layout", f"{key}={value}: allowed values are {', '.join(map(str, allowed))}")
+        low = 0 if key == "dp" else 1
+        if allowed is None and not low <= value <= num_chips:
+            raise InvalidInput("layout", f"{key}={value}: must be between {max(low, 1)} and the {num_chips} chips")
+    if full["dp"] == 0:
+        denom = full["tp"] * full["pp"] * full["cp"]
+        if num_chips % denom:
+            raise InvalidLayout(f"tp*pp*cp = {denom} does not divide {num_chips} chips")
+        full["dp"] = num_chips // denom
+    return full
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingResult:
+    """The answer to a training question: the fastest layouts (or the given one) and what was assumed. SI units."""
+
+    model: TransformerSpec
+    cluster: Cluster
+    efficiency: EfficiencyParams
+    job: TrainingJob
+    estimates: tuple[TrainingEstimate, ...]
+    searched: bool  # False when one given layout was priced
+    layouts_evaluated: int
+    layouts_valid: int
+    layouts_fitting: int
+    goodput: GoodputEstimate | None = None
+
+    @property
+    def best(self) -> TrainingEstimate:
+        return self.estimates[0]
+
+    def time_to_train_with_failures_s(self, estimate: TrainingEstimate | None = None) -> float | None:
+        """Wall time to train, stretched by the goodput of interruptions and checkpoints (None without tokens)."""
+        e = estimate or self.best
+        if e.time_to_train_s is None or self.goodput is None:
+            return None
+        return float(e.time_to_train_s / self.goodput.goodput)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layout (rank 1 = fastest), with step time, MFU, memory and time to train."""
+        import pandas as pd
+
+        rows = []
+        for rank, e in enumerate(self.estimates, start=1):
+            row: dict[str, Any] = {"rank": rank, "layout": e.layout_text, **e.layout}
+            row.update(
+                step_time_s=e.step_time_s,
+                mfu=e.mfu,
+                hfu=e.hfu,
+                tokens_per_s_per_chip=e.tokens_per_s_per_chip,
+                memory_bytes=e.memory_bytes,
+                fits=e.fits,
+                time_to_train_s=e.time_to_train_s,
+                time_to_train_with_failures_s=self.time_to_train_with_failures_s(e),
+                energy_j=e.energy_j,
+                cost_usd=e.cost_usd,
+            )
+            row.update({f"{k}_s": v for k, v in e.breakdown_s.items()})
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("rank")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: SI units, None where a figure was not computed."""
+        return {
+            "model": self.model.name,
+            "chip": self.cluster.chip_id,
+            "system": self.cluster.system_id,
+            "num_chips": self.cluster.num_chips,
+            "seq_len": self.job.seq_len,
+            "global_batch_sequences": self.job.global_batch,
+            "global_batch_tokens": self.job.tokens_per_step,
+            "tokens": self.job.tokens,
+            "pue": self.job.pue,
+            "layouts_evaluated": self.layouts_evaluated,
+            "layouts_valid": self.layouts_valid if self.searched else None,
+            "layouts_fitting": self.layouts_fitting if self.searched else None,
+            "efficiency": {
+                "calibrated": self.efficiency.calibrated,
+                "basis": self.efficiency.basis,
+                "matmul_peak_fraction": self.efficiency.matmul_peak_fraction,
+                "matmul_half_dim": self.efficiency.matmul_half_dim,
+                "network_efficiency": self.efficiency.network_efficiency,
+                "dp_overlap": self.efficiency.dp_overlap,
+                "attention_relative": self.efficiency.attention_relative,
+            },
+            "results": [
+                {**e.to_dict(), "time_to_train_with_failures_s": self.time_to_train_with_failures_s(e)}
+                for e in self.estimates
+            ],
+            "goodput": None if self.goodput is None else asdict(self.goodput),
+        }
+
+
+def estimate_training(
+    spec: TransformerSpec,
+    cluster: Cluster,
+    efficiency: EfficiencyParams,
+    job: TrainingJob,
+    *,
+    layout: Mapping[str, int] | None = None,
+    top: int = 1,
+    allow_fp8: bool = True,
+    reliability: Reliability | None = None,
+) -> TrainingResult:
+    """The ``top`` fastest layouts that run and fit (or the given ``layout``), and with ``reliability`` the goodput
+    of the run's failures and checkpoints over its wall time. Raises InvalidLayout when nothing can run."""
+    if not 1 <= cluster.num_chips <= MAX_CHIPS:
+        raise InvalidInput("num_chips", f"must be between 1 and {MAX_CHIPS:,}, got {cluster.num_chips}")
+    if not 1 <= top <= 1000:
+        raise InvalidInput("top", f"must be between 1 and 1000, got {top}")
+    kwargs: dict[str, Any] = {"global_batch": job.global_batch, "seq_len": job.seq_len}
+    if layout is not None:
+        full = complete_layout(layout, cluster.num_chips)
+        estimates = [evaluate_layout(spec, cluster, efficiency, full, **kwargs, tokens=job.tokens, pue=job.pue)]
+        counts = (1, 1, int(estimates[0].fits))
+    else:
+        found = search_layouts(spec, cluster, efficiency, **kwargs, allow_fp8=allow_fp8)
+        estimates = best_estimates(found, cluster, efficiency, top=top, tokens=job.tokens, pue=job.pue)
+        counts = (found.evaluated, found.count_valid, found.count_fitting)
+    good = None
+    if reliability is not None and job.tokens is not None:
+        params = float(spec.param_count())
+        good = estimate_job_goodput(reliability, params, cluster.num_chips)
+        wall = estimates[0].time_to_train_s
+        if wall is not None and wall / good.goodput <= MAX_RUN_DAYS * SECONDS_PER_DAY:
+            # interruptions expected over the run's wall time, failures included
+            good = estimate_job_goodput(reliability, params, cluster.num_chips, run_s=wall / good.goodput)
+    return TrainingResult(
+        model=spec,
+        cluster=cluster,
+        efficiency=efficiency,
+        job=job,
+        estimates=tuple(estimates),
+        searched=layout is None,
+        layouts_evaluated=counts[0],
+        layouts_valid=counts[1],
+        layouts_fitting=counts[2],
+        goodput=good,
+    )

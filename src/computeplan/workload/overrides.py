@@ -1,0 +1,35 @@
+"""Architecture overrides (``layers=64``) applied to a TransformerSpec, with suggestions for misspelt fields."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from typing import Any
+
+from computeplan.errors import InvalidInput
+from computeplan.workload.transformer import TransformerSpec
+
+SPEC_FIELDS = tuple(f.name for f in fields(TransformerSpec) if f.name != "name")
+
+
+def override_spec(spec: TransformerSpec, overrides: Mapping[str, str | int | bool]) -> TransformerSpec:
+    """``spec`` with fields replaced; values may be text (``"64"``, ``"true"``). The result is re-validated."""
+    changes: dict[str, Any] = {}
+    for key, raw in overrides.items():
+        if key not in SPEC_FIELDS:
+            close = difflib.get_close_matches(key, SPEC_FIELDS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InvalidInput(
+                "overrides", f"unknown architecture field '{key}'{hint}; allowed: {', '.join(SPEC_FIELDS)}"
+            )
+        text = str(raw).strip().lower()
+        if isinstance(getattr(spec, key), bool):
+            if text not in ("1", "0", "true", "false", "yes", "no"):
+                raise InvalidInput("overrides", f"{key}: expected true or false, got {raw!r}")
+            changes[key] = text in ("1", "true", "yes")
+        elif text.isdigit() and len(text) <= 12:
+            changes[key] = int(text)
+        else:
+            raise InvalidInput("overrides", f"{key}: expected a whole number >= 0, got {raw!r}")
+    return replace(spec, **changes)
