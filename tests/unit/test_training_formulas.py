@@ -10,9 +10,8 @@ import pytest
 from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.hardware.efficiency import EfficiencyParams
 from computeplan.perf import collectives
-from computeplan.perf.layout import Layouts
+from computeplan.perf.layout import LayoutProblem, Layouts
 from computeplan.perf.training import (
-    INVALID_REASONS,
     matmul_params_per_token,
     model_flops_per_token,
     training_step,
@@ -175,8 +174,9 @@ def test_compute_time_is_flops_over_peak_times_efficiency():
 def test_reasons_for_a_layout_that_cannot_run():
     spec = gpt(heads=8)
     r = training_step(spec, cluster(), EFF, layout(tp=3, dp=8, sp=1), global_batch=8, seq_len=2048)
-    flags = int(r.invalid[0])
-    reasons = [text for bit, text in INVALID_REASONS.items() if flags & bit]
+    flags = LayoutProblem(int(r.invalid[0]))
+    assert flags == LayoutProblem.CHIP_COUNT | LayoutProblem.HEADS_SPLIT
+    reasons = flags.messages()
     assert any("tp does not divide" in x for x in reasons)
     assert any("tp*pp*dp*cp" in x for x in reasons)
 

@@ -1,7 +1,10 @@
 """Parameter counts against hand-computed cases."""
 
+from dataclasses import replace
+
 import pytest
 
+from computeplan.errors import ComputeplanError, InvalidSpec
 from computeplan.workload import TransformerSpec
 
 
@@ -59,3 +62,73 @@ def test_mla_by_hand():
 @pytest.mark.parametrize("layers", [1, 2, 10])
 def test_params_grow_linearly_with_layers(layers):
     assert tiny(layers=layers + 1).param_count() - tiny(layers=layers).param_count() == tiny().layer_params(False)
+
+
+def test_ffn_params_per_token_and_expert_total_by_hand():
+    spec = tiny(experts=4, top_k=1, expert_ffn_hidden=16, shared_experts=1, dense_layers=1)
+    # dense: 2 D F = 512; MoE per token: (k 1 + S 1) x 2 D F_e 256 + router D E 32 = 544; all: (4 + 1) x 256 + 32
+    assert spec.ffn_params_per_token(False) == 512
+    assert spec.ffn_params_per_token(True) == 544
+    assert spec.ffn_params(True) == 5 * 256 + 32
+    # one MoE layer x 4 routed experts x 256 (shared experts and routers not included)
+    assert spec.expert_params_total() == 4 * 256
+    assert tiny().expert_params_total() == 0
+
+
+def test_every_catalog_model_is_a_valid_spec(builtin):
+    for entry in builtin.models.values():
+        spec = TransformerSpec.from_entry(entry)
+        assert spec.problems() == []
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        (dict(heads=32, kv_heads=3), "model 'tiny': kv_heads=3 must divide heads=32"),
+        (dict(kv_heads=4), "kv_heads=4 must divide heads=2"),
+        (dict(layers=0), "layers=0 must be at least 1"),
+        (dict(hidden=-8), "hidden=-8 must be at least 1"),
+        (dict(seq_len=0), "seq_len=0 must be at least 1"),
+        (dict(shared_experts=-1), "shared_experts=-1 must not be negative"),
+        (dict(layers=10**12), "layers=1000000000000 must be below 2**31"),
+        (dict(hidden=10**400), "hidden=10...(401 digits) must be below 2**31"),
+        (dict(vocab=2**31), "vocab=2147483648 must be below 2**31"),
+        (dict(heads=2.5), "heads=2.5 must be a whole number"),
+        (dict(layers=True), "layers=True must be a whole number"),
+        (dict(experts=4, top_k=5, expert_ffn_hidden=16), "top_k=5 must be between 1 and experts=4"),
+        (dict(experts=4, top_k=0, expert_ffn_hidden=16), "top_k=0 must be between 1 and experts=4"),
+        (dict(experts=4, top_k=1), "expert_ffn_hidden=0 must be at least 1 with experts > 0"),
+        (dict(experts=4, top_k=1, expert_ffn_hidden=16, dense_layers=3), "dense_layers=3 must not exceed layers=2"),
+        (dict(kv_lora_rank=3, qk_rope_head_dim=1), "v_head_dim=0 must be at least 1 with MLA"),
+    ],
+)
+def test_invalid_specs_are_refused_with_a_one_line_message(over, message):
+    with pytest.raises(InvalidSpec) as caught:
+        tiny(**over)
+    text = str(caught.value)
+    assert message in text
+    assert text.startswith("model 'tiny': ") and "\n" not in text
+
+
+def test_invalid_spec_is_a_computeplan_error_and_a_value_error():
+    with pytest.raises(ComputeplanError):
+        tiny(kv_heads=3)
+    with pytest.raises(ValueError):
+        tiny(kv_heads=3)
+
+
+def test_several_problems_are_reported_together():
+    with pytest.raises(InvalidSpec, match="layers=0 must be at least 1; vocab=-1 must be at least 1"):
+        tiny(layers=0, vocab=-1)
+
+
+def test_replace_validates_too():
+    with pytest.raises(InvalidSpec, match="kv_heads=3"):
+        replace(tiny(heads=32, kv_heads=8), kv_heads=3)
+
+
+def test_mla_ignores_kv_heads_and_moe_edges_are_accepted():
+    mla = tiny(heads=2, kv_heads=7, q_lora_rank=4, kv_lora_rank=3, qk_nope_head_dim=2, qk_rope_head_dim=1, v_head_dim=2)
+    assert mla.is_mla
+    top_all = tiny(experts=4, top_k=4, expert_ffn_hidden=16, dense_layers=2)
+    assert top_all.moe_layers == 0

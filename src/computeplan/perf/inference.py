@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.perf import collectives
+from computeplan.perf.training import matmul_params_per_token
 from computeplan.workload.transformer import TransformerSpec
 
 Array = NDArray[np.float64]
@@ -73,8 +74,6 @@ def kv_bytes_per_token(spec: TransformerSpec, kv_bytes: float) -> float:
 
 def prefill_flops(spec: TransformerSpec, n_tokens: Array) -> Array:
     """FLOPs to prefill one prompt of ``n_tokens``: 2 P_active n + causal attention (and the output layer)."""
-    from computeplan.perf.training import matmul_params_per_token
-
     if spec.is_mla:
         h_qk, h_v = float(spec.qk_nope_head_dim + spec.qk_rope_head_dim), float(spec.v_head_dim)
     else:
@@ -84,8 +83,6 @@ def prefill_flops(spec: TransformerSpec, n_tokens: Array) -> Array:
 
 def decode_flops_per_token(spec: TransformerSpec, context: Array) -> Array:
     """FLOPs to generate one token at a given context: 2 P_active + 2 c N (H_qk + H_v) attention per layer."""
-    from computeplan.perf.training import matmul_params_per_token
-
     if spec.is_mla:
         h_qk, h_v = float(spec.kv_lora_rank + spec.qk_rope_head_dim), float(spec.kv_lora_rank)  # absorbed MLA
     else:
@@ -143,7 +140,7 @@ def replica_performance(
     continuous = saturate if continuous is None else (continuous | saturate)
     chips = tp * pp
     total = float(spec.param_count())
-    expert = float(spec.moe_layers * spec.experts * spec.mlp_params(spec.expert_ffn_hidden)) if spec.is_moe else 0.0
+    expert = float(spec.expert_params_total())
     weights_chip = total * weight_bytes / chips
     kv_split = np.where(spec.is_mla, 1.0, np.minimum(tp, float(spec.kv_heads)))
     kv_token_chip = kv_bytes_per_token(spec, 1.0) * kv_bytes / (kv_split * pp)

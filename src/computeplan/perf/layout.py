@@ -4,13 +4,15 @@ Fields (one array each, equal length): tp, pp, dp, cp, ep (parallel degrees in c
 stages per device), mb (sequences per micro-batch), recompute (0 none, 1 selective, 2 full), sp (sequence
 parallel, 0/1), zero (ZeRO stage 0-3), hsdp (with ZeRO-3: shard inside the scale-up domain and replicate across
 domains, as HSDP in PyTorch and FSDP-over-ICI with data parallelism over DCN in MaxText; 0/1), fp8 (fp8 matmuls, 0/1).
+
+Why a layout cannot run is a :class:`LayoutProblem` bit flag (``perf.training.validity`` gives one int64 per layout).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,48 @@ class Recompute(IntEnum):
     NONE = 0
     SELECTIVE = 1  # attention core only (Korthikanti et al. 2022)
     FULL = 2  # whole layer; only its input is kept
+
+
+class LayoutProblem(IntFlag):
+    """Reasons a layout cannot run, as bit flags: a layout may have several, 0 means it can run.
+
+    The bit values are stable (stored in search results and compared by tests); ``describe()`` gives the text.
+    """
+
+    CHIP_COUNT = 1  # tp*pp*dp*cp != chips
+    HEADS_SPLIT = 2  # tp does not divide N (or K)
+    PIPELINE_SPLIT = 4  # pp > L, or vpp does not divide a stage's layers
+    BATCH_SPLIT = 8  # dp*mb does not divide the global batch
+    EXPERT_SPLIT = 16  # ep does not divide E, or dp*cp
+    CONTEXT_SPLIT = 32  # the sequence does not split into 2*cp chunks (load-balanced causal CP)
+    SEQUENCE_PARALLEL_WITHOUT_TP = 64
+    INTERLEAVING = 128  # vpp > 1 needs pp > 1 and micro-batches divisible by pp
+    FP8_UNSUPPORTED = 256
+    EXPERTS_ON_DENSE_MODEL = 512
+    HSDP_WITHOUT_ZERO3 = 1024
+
+    def describe(self) -> str:
+        """What is wrong, in words: one member's message, or every member's joined by '; '."""
+        return "; ".join(self.messages())
+
+    def messages(self) -> list[str]:
+        """One message per problem in this flag set, lowest bit first (empty for 0)."""
+        return [_PROBLEM_MESSAGES[problem] for problem in LayoutProblem if problem in self]
+
+
+_PROBLEM_MESSAGES = {
+    LayoutProblem.CHIP_COUNT: "tp*pp*dp*cp does not equal the number of chips",
+    LayoutProblem.HEADS_SPLIT: "tp does not divide the attention heads (or key/value heads)",
+    LayoutProblem.PIPELINE_SPLIT: "pp exceeds the layers, or vpp does not divide the layers of a stage",
+    LayoutProblem.BATCH_SPLIT: "dp*mb does not divide the global batch",
+    LayoutProblem.EXPERT_SPLIT: "ep does not divide the experts, or dp*cp",
+    LayoutProblem.CONTEXT_SPLIT: "cp does not divide the sequence into 2*cp chunks",
+    LayoutProblem.SEQUENCE_PARALLEL_WITHOUT_TP: "sequence parallel needs tp > 1",
+    LayoutProblem.INTERLEAVING: "interleaving (vpp > 1) needs pp > 1 and micro-batches divisible by pp",
+    LayoutProblem.FP8_UNSUPPORTED: "fp8 is not supported by this chip",
+    LayoutProblem.EXPERTS_ON_DENSE_MODEL: "expert parallelism (ep > 1) on a dense model",
+    LayoutProblem.HSDP_WITHOUT_ZERO3: "hsdp needs ZeRO stage 3",
+}
 
 
 LAYOUT_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "mb", "recompute", "sp", "zero", "hsdp", "fp8")

@@ -4,20 +4,21 @@ Notation (docs/notation.md): b micro-batch, s sequence, D width, F FFN width, N/
 V vocabulary; t, p, d, c, e the tensor, pipeline, data, context and expert parallel degrees, v virtual stages,
 m = B / (d b) micro-batches per step. All quantities SI; arrays have one entry per layout.
 
-Cost model, per micro-batch on the busiest pipeline stage (the last: it holds the logits):
+Cost model, per micro-batch on the busiest pipeline stage (the last: it holds the logits), one function each:
 - matmul FLOPs, forward F_mm = 2 (b s / c) P_mm / t; attention scores (causal) F_att = b s^2 N (H_qk + H_v) / (c t);
   backward 2x matmul and 2.5x attention (flash attention recomputes scores); recompute adds a forward
-  (full) or the attention forward (selective).
+  (full) or the attention forward (selective).  [:func:`micro_batch_flops`, :func:`hardware_flops_per_micro_batch`]
 - time = FLOPs / (peak e(x)), e(x) = e_max x / (x + x_half), x the narrowest per-chip matmul dimension;
-  attention at e(s/c) times a fixed relative efficiency.
-- element-wise kernels (norms, residuals, activations) move bytes at HBM bandwidth.
+  attention at e(s/c) times a fixed relative efficiency.  [:func:`compute_times`]
+- element-wise kernels (norms, residuals, activations) move bytes at HBM bandwidth.  [:func:`elementwise_time`]
 - TP: 4 all-reduces of 2 b s D / c bytes per layer (2 forward, 2 backward; +2 with full recompute),
   exposed. EP: 4 all-to-alls per MoE layer. CP: ring exchange of K,V overlapped with attention.
-  PP: one activation send per stage boundary each way, v times with interleaving.
+  PP: one activation send per stage boundary each way, v times with interleaving.  [:func:`tp_comm_time`, ...]
 Step = (m + (p - 1)/v) t_mb  [1F1B bubble (p-1)/v micro-batches; Narayanan et al. SC21 sec. 2.2]
-     + exposed DP traffic + optimizer update.
+     + exposed DP traffic + optimizer update.  [:func:`dp_exposed_time`, :func:`optimizer_time`]
 Memory follows Korthikanti et al. 2022 (activations, sec. 4) with flash attention (no s^2 term) and
 mixed-precision Adam (2 B weights, 4 B gradients, 12 B optimizer state per parameter, sharded by ZeRO stage).
+[:func:`memory_per_chip`]
 """
 
 from __future__ import annotations
@@ -30,41 +31,60 @@ from numpy.typing import NDArray
 from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.hardware.efficiency import EfficiencyParams
 from computeplan.perf import collectives
-from computeplan.perf.layout import Layouts, Recompute
+from computeplan.perf.layout import LayoutProblem, Layouts, Recompute
 from computeplan.workload.transformer import TransformerSpec
 
 Array = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
+# --- bytes per element and per parameter
 BYTES_BF16 = 2.0
+BYTES_FP32 = 4.0
 GRAD_BYTES = 4.0  # fp32 main gradients (Megatron default with bf16)
 FSDP_GRAD_BYTES = 2.0  # ZeRO-3/FSDP keeps bf16 gradients
 OPTIMIZER_BYTES = 12.0  # fp32 master weights + Adam m and v
-OPTIMIZER_TRAFFIC_BYTES = 30.0  # per parameter per update: read grad, master, m, v; write master, m, v, weight
+# per parameter per Adam update: read gradient, master, m, v; write master, m, v (7 x 4 B fp32); write bf16 weight (2 B)
+OPTIMIZER_TRAFFIC_BYTES = 30.0
 WORKSPACE_BYTES = 2.0 * 2**30  # CUDA context, NCCL buffers, cuBLAS workspace
 FRAGMENTATION = 0.05  # allocator fragmentation, as a fraction of what is allocated
 DP_BUCKET_BYTES = 50e6  # gradient bucket (Megatron-LM ~40M elements; PyTorch DDP 25 MB)
 
-# Reasons a layout cannot run, as bit flags (a layout may fail several).
-INVALID_REASONS = {
-    1: "tp*pp*dp*cp does not equal the number of chips",
-    2: "tp does not divide the attention heads (or key/value heads)",
-    4: "pp exceeds the layers, or vpp does not divide the layers of a stage",
-    8: "dp*mb does not divide the global batch",
-    16: "ep does not divide the experts, or dp*cp",
-    32: "cp does not divide the sequence into 2*cp chunks",
-    64: "sequence parallel needs tp > 1",
-    128: "interleaving (vpp > 1) needs pp > 1 and micro-batches divisible by pp",
-    256: "fp8 is not supported by this chip",
-    512: "expert parallelism (ep > 1) on a dense model",
-    1024: "hsdp needs ZeRO stage 3",
-}
+# --- backward and recompute, relative to the forward pass
+# gradients w.r.t. inputs and w.r.t. weights, one forward-sized matmul each (Narayanan et al. SC21 sec. 5.1)
+MATMUL_BACKWARD_FACTOR = 2.0
+# FlashAttention-2 backward: 5 matmuls per tile (the scores recomputed) against 2 in forward (Dao 2023 sec. 3.1)
+ATTENTION_BACKWARD_FACTOR = 2.5
+
+# --- element-wise kernels (norms, residual adds, dropout, activation function): HBM traffic per layer
+# D-wide bf16 tensors moved per layer in forward (estimate, after the 10 sbh of Korthikanti et al. 2022 sec. 4.1)
+ELEMENTWISE_HIDDEN_TENSORS = 10.0
+ELEMENTWISE_FFN_EXTRA_TENSORS = 1.0  # F-wide tensors the activation moves: one per FFN matrix plus this (estimate)
+ELEMENTWISE_PASSES = 3.0  # forward once, backward twice (reads activations and output gradients); estimate
+ELEMENTWISE_PASSES_FULL_RECOMPUTE = 4.0  # plus the recomputed forward
+
+# --- communication: collectives per layer per micro-batch
+# Megatron-LM's f and g operators: 2 all-reduces in forward and 2 in backward per block (Shoeybi et al. 2019 sec. 3)
+TP_ALL_REDUCES_PER_LAYER = 4.0
+TP_ALL_REDUCES_PER_LAYER_FULL_RECOMPUTE = 6.0  # plus 2 in the recomputed forward (Korthikanti et al. 2022 sec. 5)
+EP_ALL_TO_ALLS_PER_LAYER = 4.0  # dispatch and combine, forward and backward (GShard, Lepikhin et al. 2020 sec. 2.2)
+EP_ALL_TO_ALLS_PER_LAYER_FULL_RECOMPUTE = 6.0  # plus dispatch and combine in the recomputed forward
+CP_BACKWARD_TRAFFIC_FACTOR = 2.0  # backward re-sends K,V and returns their gradients (ring attention, Liu et al. 2023)
+# activations forward and their gradients backward, once per virtual stage (Narayanan et al. SC21 sec. 2.2)
+PP_TRANSFERS_PER_STAGE = 2.0
+# a ring reduce-scatter or all-gather moves half of an all-reduce (Thakur et al. 2005; ZeRO, Rajbhandari 2020 sec. 7)
+REDUCE_SCATTER_SHARE = 0.5
+FSDP_COLLECTIVES_PER_LAYER = 3.0  # all-gather for forward, all-gather for backward, reduce-scatter of gradients (FSDP)
+
+# --- activation memory (Korthikanti et al. 2022 sec 4.1, Eq. 1-4) and logits
+REPLICATED_ACTIVATION_BYTES = 10.0  # per s·b·D element: LN, QKV and FC1 inputs (4 x 2 B), two dropout masks (2 x 1 B)
+LOGITS_COPIES = 2.0  # fp32 logits and their gradient, held on the last stage (Megatron-LM cross-entropy)
 
 
 @dataclass(frozen=True)
 class StepArrays:
     """Per-layout results. Times in s, memory in bytes per chip, FLOPs per step over the whole cluster."""
 
-    invalid: NDArray[np.int64]  # bit flags from INVALID_REASONS; 0 = valid
+    invalid: NDArray[np.int64]  # LayoutProblem bit flags; 0 = valid
     step_time_s: Array
     compute_s: Array
     elementwise_s: Array
@@ -82,17 +102,16 @@ class StepArrays:
     logits_bytes: Array
     workspace_bytes: Array
     memory_bytes: Array
-    fits: NDArray[np.bool_]
+    fits: BoolArray
     model_flops: Array  # per step, Megatron accounting (non-causal attention), whole cluster
-    hardware_flops: Array  # per step, executed incl. recompute, whole cluster
+    hardware_flops: Array  # per step, model FLOPs plus recomputed work in the same accounting, whole cluster
     mfu: Array
     hfu: Array
     tokens_per_s: Array
     compute_busy: Array  # fraction of the step the chip spends in compute kernels
 
-    def valid_and_fits(self) -> NDArray[np.bool_]:
-        ok: NDArray[np.bool_] = (self.invalid == 0) & self.fits
-        return ok
+
+# ---------------------------------------------------------------------------------------------- model FLOPs
 
 
 def model_flops_per_token(spec: TransformerSpec, seq_len: int) -> float:
@@ -107,48 +126,494 @@ def model_flops_per_token(spec: TransformerSpec, seq_len: int) -> float:
 
 
 def matmul_params_per_token(spec: TransformerSpec) -> float:
-    """Weights a token multiplies with: attention, active FFN (and router), and the output projection."""
-    dense_ffn = spec.mlp_params(spec.ffn_hidden)
-    moe_ffn = (spec.top_k + spec.shared_experts) * spec.mlp_params(spec.expert_ffn_hidden) + spec.router_params()
+    """Weights a token multiplies with: L attention blocks, the active FFN of each layer (router included), and
+    the output projection V·D."""
     n_moe = spec.moe_layers
-    ffn = (spec.layers - n_moe) * dense_ffn + n_moe * moe_ffn
+    ffn = (spec.layers - n_moe) * spec.ffn_params_per_token(False) + n_moe * spec.ffn_params_per_token(True)
     return float(spec.layers * spec.attention_params() + ffn + spec.vocab * spec.hidden)
 
 
 def _head_dims(spec: TransformerSpec) -> tuple[float, float]:
+    """(H_qk, H_v): query/key and value widths of one head; MLA: H_nope + H_rope and H_v."""
     if spec.is_mla:
         return float(spec.qk_nope_head_dim + spec.qk_rope_head_dim), float(spec.v_head_dim)
     return float(spec.head_dim), float(spec.head_dim)
 
 
-def _efficiency(x: Array, eff: EfficiencyParams) -> Array:
-    return eff.matmul_peak_fraction * x / (x + eff.matmul_half_dim)
+def _mlp_matrices(spec: TransformerSpec) -> float:
+    """Weight matrices of one FFN: 3 (SwiGLU: gate, up, down) or 2 (GELU: up, down)."""
+    return 3.0 if spec.gated_mlp else 2.0
+
+
+def moe_layer_share(spec: TransformerSpec) -> float:
+    """Fraction of the L layers whose FFN is a mixture of experts (0 for a dense model)."""
+    return spec.moe_layers / float(spec.layers)
+
+
+def mean_ffn_params_per_token(spec: TransformerSpec) -> float:
+    """FFN weights a token uses, averaged over the layers: (1 - f) mlp(F) + f ((k + S) mlp(F_e) + D E),
+    f the MoE layer share."""
+    dense_ffn = spec.ffn_params_per_token(False)
+    if not spec.is_moe:
+        return float(dense_ffn)
+    moe_share = moe_layer_share(spec)
+    return (1 - moe_share) * dense_ffn + moe_share * spec.ffn_params_per_token(True)
+
+
+def mean_active_ffn_width(spec: TransformerSpec) -> float:
+    """FFN width a token passes through, averaged over the layers: (1 - f) F + f (k + S) F_e."""
+    if not spec.is_moe:
+        return float(spec.ffn_hidden)
+    moe_share = moe_layer_share(spec)
+    return (1 - moe_share) * spec.ffn_hidden + moe_share * ((spec.top_k + spec.shared_experts) * spec.expert_ffn_hidden)
+
+
+# ---------------------------------------------------------------------------------------------- validity
+
+
+def _flag(condition: NDArray[np.bool_] | bool, problem: LayoutProblem) -> NDArray[np.int64]:
+    return np.where(condition, np.int64(problem), np.int64(0))
 
 
 def validity(
     spec: TransformerSpec, cluster: Cluster, lay: Layouts, global_batch: int, seq_len: int
 ) -> NDArray[np.int64]:
-    """Bit flags of INVALID_REASONS for each layout (0 = can run)."""
+    """:class:`LayoutProblem` bits for each layout (0 = can run)."""
     t, p, d, c, e, v, b = lay.tp, lay.pp, lay.dp, lay.cp, lay.ep, lay.vpp, lay.mb
     flags = np.zeros(len(lay), dtype=np.int64)
-    flags |= np.where(t * p * d * c != cluster.num_chips, 1, 0)
+    flags |= _flag(t * p * d * c != cluster.num_chips, LayoutProblem.CHIP_COUNT)
     kv_split = spec.heads if spec.is_mla else spec.kv_heads
-    flags |= np.where((spec.heads % t != 0) | (kv_split % t != 0), 2, 0)
+    flags |= _flag((spec.heads % t != 0) | (kv_split % t != 0), LayoutProblem.HEADS_SPLIT)
     layers_per_stage = -(-spec.layers // p)  # uneven stages allowed; the busiest has ceil(L / p) layers
-    flags |= np.where((p > spec.layers) | (layers_per_stage % v != 0), 4, 0)
-    flags |= np.where(global_batch % (d * b) != 0, 8, 0)
+    flags |= _flag((p > spec.layers) | (layers_per_stage % v != 0), LayoutProblem.PIPELINE_SPLIT)
+    flags |= _flag(global_batch % (d * b) != 0, LayoutProblem.BATCH_SPLIT)
     if spec.is_moe:
-        flags |= np.where((spec.experts % e != 0) | ((d * c) % e != 0), 16, 0)
+        flags |= _flag((spec.experts % e != 0) | ((d * c) % e != 0), LayoutProblem.EXPERT_SPLIT)
     else:
-        flags |= np.where(e != 1, 512, 0)
-    flags |= np.where((c > 1) & (seq_len % (2 * c) != 0), 32, 0)
-    flags |= np.where((lay.sp == 1) & (t == 1), 64, 0)
+        flags |= _flag(e != 1, LayoutProblem.EXPERTS_ON_DENSE_MODEL)
+    flags |= _flag((c > 1) & (seq_len % (2 * c) != 0), LayoutProblem.CONTEXT_SPLIT)
+    flags |= _flag((lay.sp == 1) & (t == 1), LayoutProblem.SEQUENCE_PARALLEL_WITHOUT_TP)
     micro_batches = global_batch // np.maximum(d * b, 1)
-    flags |= np.where((v > 1) & ((p == 1) | (micro_batches % p != 0)), 128, 0)
-    flags |= np.where((lay.hsdp == 1) & (lay.zero != 3), 1024, 0)
+    flags |= _flag((v > 1) & ((p == 1) | (micro_batches % p != 0)), LayoutProblem.INTERLEAVING)
+    flags |= _flag((lay.hsdp == 1) & (lay.zero != 3), LayoutProblem.HSDP_WITHOUT_ZERO3)
     if Precision.FP8 not in cluster.peak_flops_per_s:
-        flags |= np.where(lay.fp8 == 1, 256, 0)
+        flags |= _flag(lay.fp8 == 1, LayoutProblem.FP8_UNSUPPORTED)
     return flags
+
+
+# ---------------------------------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepGeometry:
+    """The layouts in the module's notation, as float arrays with one entry per layout."""
+
+    t: Array  # tensor parallel
+    p: Array  # pipeline parallel
+    d: Array  # data parallel
+    c: Array  # context parallel
+    e: Array  # expert parallel
+    v: Array  # virtual stages per device
+    b: Array  # sequences per micro-batch
+    full: BoolArray  # full recompute
+    selective: BoolArray  # selective (attention) recompute
+    sp: BoolArray  # sequence parallel
+    zero: NDArray[np.int64]  # ZeRO stage 0-3
+    hsdp: BoolArray  # ZeRO-3 sharded inside a scale-up domain, replicated across
+    s: float  # sequence length [tokens]
+    tokens: Array  # b s / c: tokens of one micro-batch on one chip
+    micro_batches: Array  # m = max(B / (d b), 1)
+    layers_per_stage: Array  # ceil(L / p): layers of the busiest stage
+
+
+def step_geometry(spec: TransformerSpec, lay: Layouts, *, global_batch: int, seq_len: int) -> StepGeometry:
+    """Degrees as floats, and the per-chip micro-batch (b s / c tokens), m and ceil(L / p)."""
+    f64 = np.float64
+    t, p, d, c = (x.astype(f64) for x in (lay.tp, lay.pp, lay.dp, lay.cp))
+    b = lay.mb.astype(f64)
+    s = float(seq_len)
+    return StepGeometry(
+        t=t,
+        p=p,
+        d=d,
+        c=c,
+        e=lay.ep.astype(f64),
+        v=lay.vpp.astype(f64),
+        b=b,
+        full=lay.recompute == Recompute.FULL,
+        selective=lay.recompute == Recompute.SELECTIVE,
+        sp=lay.sp == 1,
+        zero=lay.zero,
+        hsdp=lay.hsdp == 1,
+        s=s,
+        tokens=b * s / c,
+        micro_batches=np.maximum(global_batch / np.maximum(d * b, 1.0), 1.0),
+        layers_per_stage=np.ceil(float(spec.layers) / p),
+    )
+
+
+def _sp_split(g: StepGeometry) -> Array:
+    """Split of the D-wide tensors outside the matmuls: t with sequence parallelism, else 1 (replicated)."""
+    return np.where(g.sp, g.t, 1.0)
+
+
+def _recomputed(g: StepGeometry, matmul: Array, attention: Array) -> Array:
+    """Forward work redone in backward, per micro-batch: every layer's (full), attention only (selective)."""
+    lps = g.layers_per_stage
+    return np.where(g.full, lps * (matmul + attention), np.where(g.selective, lps * attention, 0.0))
+
+
+# ---------------------------------------------------------------------------------------------- FLOPs
+
+
+@dataclass(frozen=True, kw_only=True)
+class MicroBatchFlops:
+    """Forward FLOPs of one micro-batch on one chip [FLOP]."""
+
+    matmul_per_layer: Array  # F_mm = 2 (b s / c) P_mm / t, P_mm averaged over dense and MoE layers
+    attention_per_layer: Array  # F_att = b s^2 N (H_qk + H_v) / (c t), causal
+    logits: Array  # 2 (b s / c) V D / t, output layer on the last stage
+
+
+def micro_batch_flops(spec: TransformerSpec, g: StepGeometry) -> MicroBatchFlops:
+    """Forward matmul, attention-score and logit FLOPs per micro-batch on one chip (module docstring)."""
+    h_qk, h_v = _head_dims(spec)
+    dim = float(spec.hidden)
+    return MicroBatchFlops(
+        matmul_per_layer=2.0 * g.tokens * (spec.attention_params() + mean_ffn_params_per_token(spec)) / g.t,
+        # causal: half of the 2 (2 b s^2 N H) of QK^T and AV
+        attention_per_layer=g.b * g.s * g.s * spec.heads * (h_qk + h_v) / (g.c * g.t),
+        logits=2.0 * g.tokens * spec.vocab * dim / g.t,
+    )
+
+
+def hardware_flops_per_micro_batch(g: StepGeometry, flops: MicroBatchFlops) -> Array:
+    """FLOPs executed per micro-batch on one chip: L_stage ((1 + 2) F_mm + (1 + 2.5) F_att) + 3 F_logits, plus the
+    recomputed forward (F_mm + F_att per layer with full recompute, F_att with selective)."""
+    lps = g.layers_per_stage
+    mm, att = flops.matmul_per_layer, flops.attention_per_layer
+    return (
+        lps * ((1.0 + MATMUL_BACKWARD_FACTOR) * mm + (1.0 + ATTENTION_BACKWARD_FACTOR) * att)
+        + (1.0 + MATMUL_BACKWARD_FACTOR) * flops.logits
+        + _recomputed(g, mm, att)
+    )
+
+
+# ---------------------------------------------------------------------------------------------- compute time
+
+
+def matmul_peak(cluster: Cluster, lay: Layouts) -> Array:
+    """Peak FLOP/s of each layout's matmuls: fp8 where the layout uses it (NaN on chips without fp8), else bf16."""
+    fp8 = cluster.peak_flops_per_s.get(Precision.FP8, np.nan)
+    peak: Array = np.where(lay.fp8 == 1, fp8, cluster.peak(Precision.BF16))
+    return peak
+
+
+def matmul_efficiency(x: Array, eff: EfficiencyParams) -> Array:
+    """e(x) = e_max x / (x + x_half): achieved fraction of peak of a matmul whose narrowest dimension is x."""
+    return eff.matmul_peak_fraction * x / (x + eff.matmul_half_dim)
+
+
+def narrowest_matmul_dim(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """x = min(b s / c, D, N H_v / t, F / t), and for MoE also the tokens per expert (b s / c) k e / E and F_e / t."""
+    _, h_v = _head_dims(spec)
+    dim = float(spec.hidden)
+    narrow = np.minimum(np.minimum(g.tokens, dim), np.minimum(spec.heads * h_v / g.t, spec.ffn_hidden / g.t))
+    if spec.is_moe:
+        tokens_per_expert = g.tokens * spec.top_k * g.e / spec.experts
+        narrow = np.minimum(narrow, np.minimum(tokens_per_expert, spec.expert_ffn_hidden / g.t))
+    return narrow
+
+
+def attention_efficiency(g: StepGeometry, eff: EfficiencyParams) -> Array:
+    """e(s / c) times the attention kernel's efficiency relative to a large matmul (FlashAttention-2, Dao 2023)."""
+    return matmul_efficiency(np.full_like(g.t, g.s) / g.c, eff) * eff.attention_relative
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeTimes:
+    """Compute-kernel time of one micro-batch on the busiest stage [s]."""
+
+    attention_per_layer_s: Array  # forward attention of one layer (the window CP traffic hides behind)
+    forward_s: Array  # L_stage (T_mm + T_att) + T_logits
+    backward_s: Array  # L_stage (2 T_mm + 2.5 T_att) + 2 T_logits
+    recompute_s: Array  # L_stage (T_mm + T_att) full, L_stage T_att selective, 0 none
+
+    @property
+    def total_s(self) -> Array:
+        total: Array = self.forward_s + self.backward_s + self.recompute_s
+        return total
+
+
+def compute_times(
+    g: StepGeometry, flops: MicroBatchFlops, *, peak: Array, matmul_eff: Array, attention_eff: Array
+) -> ComputeTimes:
+    """T = FLOPs / (peak e): matmuls and logits at ``matmul_eff``, attention scores at ``attention_eff``."""
+    mm_time = flops.matmul_per_layer / (peak * matmul_eff)
+    att_time = flops.attention_per_layer / (peak * attention_eff)
+    logit_time = flops.logits / (peak * matmul_eff)
+    lps = g.layers_per_stage
+    return ComputeTimes(
+        attention_per_layer_s=att_time,
+        forward_s=lps * (mm_time + att_time) + logit_time,
+        backward_s=lps * (MATMUL_BACKWARD_FACTOR * mm_time + ATTENTION_BACKWARD_FACTOR * att_time)
+        + MATMUL_BACKWARD_FACTOR * logit_time,
+        recompute_s=_recomputed(g, mm_time, att_time),
+    )
+
+
+def elementwise_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
+    """Norms, residuals, dropout (D-wide, split by SP) and the activation function (F-wide, split by TP) per
+    micro-batch: L_stage passes 2 (b s / c) (10 D / t_sp + (n_mlp + 1) F_act / t) bytes at eta_mem x HBM bandwidth,
+    3 passes (forward, backward) or 4 with full recompute."""
+    dim = float(spec.hidden)
+    ffn_tensors = _mlp_matrices(spec) + ELEMENTWISE_FFN_EXTRA_TENSORS
+    per_pass = (
+        BYTES_BF16
+        * g.tokens
+        * (ELEMENTWISE_HIDDEN_TENSORS * dim / _sp_split(g) + ffn_tensors * mean_active_ffn_width(spec) / g.t)
+    )
+    passes = np.where(g.full, ELEMENTWISE_PASSES_FULL_RECOMPUTE, ELEMENTWISE_PASSES)
+    moved = g.layers_per_stage * per_pass * passes
+    return moved / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
+
+
+# ---------------------------------------------------------------------------------------------- communication
+
+
+def tp_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
+    """Exposed tensor-parallel traffic per micro-batch: L_stage x 4 (6 with full recompute) all-reduces of
+    2 (b s / c) D bytes over t ranks (Megatron-LM; with SP the reduce-scatter + all-gather pair costs the same)."""
+    tp_bytes = BYTES_BF16 * g.tokens * float(spec.hidden)
+    count = np.where(g.full, TP_ALL_REDUCES_PER_LAYER_FULL_RECOMPUTE, TP_ALL_REDUCES_PER_LAYER)
+    per_layer = count * collectives.all_reduce_time(cluster, tp_bytes, g.t, np.ones_like(g.t), eff.network_efficiency)
+    return g.layers_per_stage * per_layer
+
+
+def cp_comm_time(
+    spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry, attention_per_layer_s: Array
+) -> Array:
+    """Exposed context-parallel traffic per micro-batch: per layer, the all-gather of K,V (2 K H / t wide, or
+    r_kv + H_rope for MLA) over c ranks beyond the forward attention, and twice it beyond the backward's 2.5x."""
+    kv_width = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.is_mla else 2.0 * spec.kv_heads * spec.head_dim / g.t
+    kv_bytes = BYTES_BF16 * g.tokens * kv_width
+    forward = collectives.all_gather_time(cluster, kv_bytes * g.c, g.c, g.t, eff.network_efficiency)
+    exposed: Array = np.maximum(forward - attention_per_layer_s, 0.0) + np.maximum(
+        CP_BACKWARD_TRAFFIC_FACTOR * forward - ATTENTION_BACKWARD_FACTOR * attention_per_layer_s, 0.0
+    )
+    return g.layers_per_stage * exposed
+
+
+def ep_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
+    """Expert-parallel traffic per micro-batch: in each MoE layer of the stage, 4 (6 with full recompute)
+    all-to-alls over e ranks of 2 (b s / c) D k / t_sp bytes (each token goes to k experts). 0 when dense."""
+    if not spec.is_moe:
+        return np.zeros_like(g.t)
+    a2a_bytes = BYTES_BF16 * g.tokens * float(spec.hidden) * spec.top_k / _sp_split(g)
+    a2a = collectives.all_to_all_time(cluster, a2a_bytes, g.e, g.t * g.c, eff.network_efficiency)
+    count = np.where(g.full, EP_ALL_TO_ALLS_PER_LAYER_FULL_RECOMPUTE, EP_ALL_TO_ALLS_PER_LAYER)
+    return g.layers_per_stage * moe_layer_share(spec) * count * a2a
+
+
+def pp_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
+    """Pipeline traffic per micro-batch: 2 v point-to-point sends of 2 (b s / c) D / t bytes (activations forward,
+    gradients backward), across the scale-out network once a pipeline stage spans t c d >= a domain."""
+    pp_bytes = BYTES_BF16 * g.tokens * float(spec.hidden) / g.t
+    crosses: BoolArray = np.asarray(g.t * g.c * g.d >= cluster.scaleup_domain_chips)
+    send = collectives.p2p_time(cluster, pp_bytes, crosses, eff.network_efficiency)
+    return np.where(g.p > 1, PP_TRANSFERS_PER_STAGE * g.v * send, 0.0)
+
+
+def bubble_time(g: StepGeometry, micro_batch_s: Array) -> Array:
+    """1F1B pipeline bubble: (p - 1) / v micro-batch times (Narayanan et al. SC21 sec. 2.2)."""
+    return (g.p - 1.0) / g.v * micro_batch_s
+
+
+# ---------------------------------------------------------------------------------------------- data parallel
+
+
+def params_per_chip(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """Parameters held per chip on the busiest stage: (L_stage P_layer + V D) / t + L_stage (P_exp / L) / (t e),
+    P_layer the non-expert weights per layer (attention, norms, dense FFN, shared experts, router), P_exp the
+    routed experts (split by expert parallelism), V D one embedding table."""
+    n_layers = float(spec.layers)
+    expert_params = spec.expert_params_total()
+    layer_params = (float(spec.param_count()) - spec.embedding_params() - expert_params) / n_layers
+    lps = g.layers_per_stage
+    return (lps * layer_params + spec.vocab * float(spec.hidden)) / g.t + lps * (expert_params / n_layers) / (g.t * g.e)
+
+
+def zero3_shard_group(cluster: Cluster, g: StepGeometry) -> tuple[Array, Array]:
+    """(ranks a ZeRO-3 shard group spans, groups that hold replicas): all d ranks and 1 replica, or with hsdp
+    the d ranks inside one scale-up domain and the number of domains (PyTorch HSDP)."""
+    dp_in, dp_out = collectives.split_group(cluster, g.d, g.t * g.c)
+    return np.where(g.hsdp, dp_in, g.d), np.where(g.hsdp, dp_out, 1.0)
+
+
+def gradient_all_reduce_time(cluster: Cluster, eff: EfficiencyParams, g: StepGeometry, grad_bytes: Array) -> Array:
+    """Bucketed all-reduce of the bf16 gradients over d ranks: ceil(S / 50 MB) all-reduces of S / buckets bytes,
+    each paying the latency (PyTorch DDP and Megatron-LM reduce in buckets of tens of MB)."""
+    buckets = np.maximum(np.ceil(grad_bytes / DP_BUCKET_BYTES), 1.0)
+    each = collectives.all_reduce_time(cluster, grad_bytes / buckets, g.d, g.t * g.c, eff.network_efficiency)
+    return buckets * each
+
+
+def fsdp_exposed_time(
+    cluster: Cluster,
+    eff: EfficiencyParams,
+    g: StepGeometry,
+    grad_bytes: Array,
+    *,
+    forward_window_s: Array,
+    backward_window_s: Array,
+) -> Array:
+    """ZeRO-3/FSDP: every micro-batch, per layer (one FSDP unit each, so latency is paid per layer), all-gather the
+    weights for forward and for backward and reduce-scatter the gradients in the shard group, hidden up to
+    ``dp_overlap`` of the compute; with hsdp, plus one all-reduce of the gradient shard across replicas per step,
+    hidden up to ``dp_overlap`` of a backward."""
+    shard, replicas = zero3_shard_group(cluster, g)
+    eta, window = eff.network_efficiency, eff.dp_overlap
+    stride = g.t * g.c
+    lps = g.layers_per_stage
+    per_layer = REDUCE_SCATTER_SHARE * collectives.all_reduce_time(cluster, grad_bytes / lps, shard, stride, eta)
+    traffic = g.micro_batches * FSDP_COLLECTIVES_PER_LAYER * lps * per_layer
+    exposed = np.maximum(traffic - window * g.micro_batches * (forward_window_s + backward_window_s), 0.0)
+    across = collectives.all_reduce_time(cluster, grad_bytes / shard, replicas, stride * shard, eta)
+    return exposed + np.maximum(across - window * backward_window_s, 0.0)
+
+
+def dp_exposed_time(
+    cluster: Cluster,
+    eff: EfficiencyParams,
+    g: StepGeometry,
+    params_chip: Array,
+    *,
+    forward_window_s: Array,
+    backward_window_s: Array,
+) -> Array:
+    """Data-parallel gradient traffic not hidden behind compute, per step (0 when d = 1):
+    ZeRO-0 max(T_ar - w T_bwd, 0); ZeRO-1/2 the reduce-scatter and all-gather halves hidden behind a backward and
+    a forward: max(T_ar/2 - w T_bwd, 0) + max(T_ar/2 - w T_fwd, 0); ZeRO-3 :func:`fsdp_exposed_time`.
+    w = ``dp_overlap``, the windows those of one micro-batch (the last, whose backward the reduction overlaps)."""
+    grad_bytes = BYTES_BF16 * params_chip
+    all_reduce = gradient_all_reduce_time(cluster, eff, g, grad_bytes)
+    window = eff.dp_overlap
+    half = REDUCE_SCATTER_SHARE * all_reduce
+    ddp = np.maximum(all_reduce - window * backward_window_s, 0.0)
+    zero12 = np.maximum(half - window * backward_window_s, 0.0) + np.maximum(half - window * forward_window_s, 0.0)
+    fsdp = fsdp_exposed_time(
+        cluster, eff, g, grad_bytes, forward_window_s=forward_window_s, backward_window_s=backward_window_s
+    )
+    exposed = np.where(g.zero == 0, ddp, np.where(g.zero == 3, fsdp, zero12))
+    return np.where(g.d > 1, exposed, 0.0)
+
+
+# ---------------------------------------------------------------------------------------------- optimizer, memory
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZeroShards:
+    """Ways each per-parameter state is split across data-parallel ranks (1 = replicated)."""
+
+    weights: Array  # ZeRO-3: the shard group
+    grads: Array  # ZeRO-2: d, ZeRO-3: the shard group
+    optimizer: Array  # ZeRO-1 and 2: d, ZeRO-3: the shard group
+
+
+def zero_shards(cluster: Cluster, g: StepGeometry) -> ZeroShards:
+    """ZeRO stage s shards optimizer state (s >= 1), gradients (s >= 2) and weights (s = 3) (Rajbhandari et al.
+    2020 sec. 5); stage 3 shards over its group (:func:`zero3_shard_group`), stages 1-2 over all d ranks."""
+    shard, _ = zero3_shard_group(cluster, g)
+    group = np.where(g.zero == 3, shard, g.d)
+    return ZeroShards(
+        weights=np.where(g.zero == 3, shard, 1.0),
+        grads=np.where(g.zero >= 2, group, 1.0),
+        optimizer=np.where(g.zero >= 1, group, 1.0),
+    )
+
+
+def optimizer_time(cluster: Cluster, eff: EfficiencyParams, params_chip: Array, shards: ZeroShards) -> Array:
+    """Adam update of the chip's optimizer shard: 30 B per parameter at eta_mem x HBM bandwidth."""
+    updated = params_chip / shards.optimizer
+    return OPTIMIZER_TRAFFIC_BYTES * updated / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
+
+
+def activation_bytes_per_layer(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """Activations one layer keeps for backward without recompute (Korthikanti et al. 2022 Eq. 2 and 4, flash
+    attention so no s^2 term): 10 s b D / t_sp + 2 s b (N H_qk + 2 K' H_v + N H_v + n_mlp F_act) / t, with
+    K' = K (N for MLA, whose K and V are per head), t_sp = t with SP else 1."""
+    h_qk, h_v = _head_dims(spec)
+    sb = g.tokens
+    sbh = sb * float(spec.hidden)
+    replicated = REPLICATED_ACTIVATION_BYTES * sbh / _sp_split(g)
+    kv_heads = spec.heads if spec.is_mla else spec.kv_heads
+    q_kv = BYTES_BF16 * sb * (spec.heads * h_qk + 2.0 * kv_heads * h_v)
+    context = BYTES_BF16 * sb * spec.heads * h_v
+    mlp = BYTES_BF16 * sb * mean_active_ffn_width(spec) * _mlp_matrices(spec)
+    return replicated + (q_kv + context + mlp) / g.t
+
+
+def in_flight_micro_batches(g: StepGeometry) -> Array:
+    """Micro-batches whose activations the first stage holds at once: 1 without pipelining, min(m, p) with 1F1B,
+    times 1 + (p - 1) / (p v) with interleaving (Korthikanti et al. 2022 sec. 4.2.3)."""
+    interleave = np.where(g.v > 1, 1.0 + (g.p - 1.0) / (g.p * g.v), 1.0)
+    return np.where(g.p > 1, np.minimum(g.micro_batches, g.p) * interleave, 1.0)
+
+
+def activation_memory(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """Activations held per chip: L_stage layers x in-flight micro-batches of :func:`activation_bytes_per_layer`;
+    with full recompute each layer keeps only its input 2 s b D / t_sp, plus one layer's full activations
+    while it is recomputed."""
+    none = activation_bytes_per_layer(spec, g)
+    sbh = g.tokens * float(spec.hidden)
+    kept = np.where(g.full, BYTES_BF16 * sbh / _sp_split(g), none)
+    held: Array = g.layers_per_stage * kept * in_flight_micro_batches(g) + np.where(g.full, none, 0.0)
+    return held
+
+
+def logits_memory(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """fp32 logits and their gradient on the last stage: 2 x 4 B x (b s / c) V / t."""
+    return LOGITS_COPIES * BYTES_FP32 * g.tokens * spec.vocab / g.t
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryBreakdown:
+    """Bytes per chip on the busiest stage."""
+
+    weights: Array
+    grads: Array
+    optimizer: Array
+    activations: Array
+    logits: Array
+    workspace: Array  # runtime buffers plus allocator fragmentation
+
+    @property
+    def total(self) -> Array:
+        allocated = self.weights + self.grads + self.optimizer + self.activations + self.logits
+        total: Array = allocated + self.workspace
+        return total
+
+
+def memory_per_chip(spec: TransformerSpec, g: StepGeometry, params_chip: Array, shards: ZeroShards) -> MemoryBreakdown:
+    """Mixed-precision Adam (2 B bf16 weights, 4 B fp32 gradients or 2 B with ZeRO-3, 12 B optimizer state per
+    parameter, each divided by its ZeRO shards), activations, logits, and a workspace of 2 GiB + 5% of the rest."""
+    weights = BYTES_BF16 * params_chip / shards.weights
+    grads = np.where(g.zero == 3, FSDP_GRAD_BYTES, GRAD_BYTES) * params_chip / shards.grads
+    optimizer = OPTIMIZER_BYTES * params_chip / shards.optimizer
+    activations = activation_memory(spec, g)
+    logits = logits_memory(spec, g)
+    allocated = weights + grads + optimizer + activations + logits
+    return MemoryBreakdown(
+        weights=weights,
+        grads=grads,
+        optimizer=optimizer,
+        activations=activations,
+        logits=logits,
+        workspace=WORKSPACE_BYTES + FRAGMENTATION * allocated,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- the step
 
 
 def training_step(
@@ -160,193 +625,77 @@ def training_step(
     global_batch: int,
     seq_len: int,
 ) -> StepArrays:
-    """Price one optimizer step for every layout in ``lay`` (see the module docstring for the equations)."""
-    f64 = np.float64
-    t, p, d, c = (x.astype(f64) for x in (lay.tp, lay.pp, lay.dp, lay.cp))
-    e, v, b = lay.ep.astype(f64), lay.vpp.astype(f64), lay.mb.astype(f64)
-    full = lay.recompute == Recompute.FULL
-    selective = lay.recompute == Recompute.SELECTIVE
-    sp = lay.sp == 1
-    s = float(seq_len)
-    dim = float(spec.hidden)
-    n_layers = float(spec.layers)
-    gated = 3.0 if spec.gated_mlp else 2.0
-    invalid = validity(spec, cluster, lay, global_batch, seq_len)
+    """Price one optimizer step for every layout in ``lay`` (see the module docstring for the equations).
 
-    peak = np.where(lay.fp8 == 1, cluster.peak_flops_per_s.get(Precision.FP8, np.nan), cluster.peak(Precision.BF16))
-    tokens = b * s / c  # tokens of one micro-batch on one chip
-    micro_batches = np.maximum(global_batch / np.maximum(d * b, 1.0), 1.0)
-    layers_per_stage = np.ceil(n_layers / p)  # the busiest stage
-
-    # --- FLOPs per layer per micro-batch per chip (averaged over dense and MoE layers)
-    moe_share = spec.moe_layers / n_layers
-    dense_ffn = spec.mlp_params(spec.ffn_hidden)
-    active_width = float(spec.ffn_hidden)
-    ffn_params: float
-    if spec.is_moe:
-        moe_ffn = (spec.top_k + spec.shared_experts) * spec.mlp_params(spec.expert_ffn_hidden) + spec.router_params()
-        ffn_params = (1 - moe_share) * dense_ffn + moe_share * moe_ffn
-        active_width = (1 - moe_share) * spec.ffn_hidden + moe_share * (
-            (spec.top_k + spec.shared_experts) * spec.expert_ffn_hidden
-        )
-    else:
-        ffn_params = float(dense_ffn)
-    mm_layer = 2.0 * tokens * (spec.attention_params() + ffn_params) / t
-    h_qk, h_v = _head_dims(spec)
-    att_layer = b * s * s * spec.heads * (h_qk + h_v) / (c * t)  # causal: half of 2 (2 b s^2 N H)
-    logits = 2.0 * tokens * spec.vocab * dim / t
-
-    # narrowest per-chip matmul dimension sets the efficiency
-    narrow = np.minimum(np.minimum(tokens, dim), np.minimum(spec.heads * h_v / t, spec.ffn_hidden / t))
-    if spec.is_moe:
-        tokens_per_expert = tokens * spec.top_k * e / spec.experts
-        narrow = np.minimum(narrow, np.minimum(tokens_per_expert, spec.expert_ffn_hidden / t))
-    e_mm = _efficiency(narrow, eff)
-    e_att = _efficiency(np.full_like(t, s) / c, eff) * eff.attention_relative
-
-    mm_time = mm_layer / (peak * e_mm)
-    att_time = att_layer / (peak * e_att)
-    logit_time = logits / (peak * e_mm)
-    fwd = layers_per_stage * (mm_time + att_time) + logit_time
-    bwd = layers_per_stage * (2.0 * mm_time + 2.5 * att_time) + 2.0 * logit_time
-    recompute = np.where(
-        full, layers_per_stage * (mm_time + att_time), np.where(selective, layers_per_stage * att_time, 0.0)
+    t_mb = compute + element-wise + TP + CP + EP + PP traffic; step = m t_mb + bubble + exposed DP + optimizer.
+    """
+    g = step_geometry(spec, lay, global_batch=global_batch, seq_len=seq_len)
+    flops = micro_batch_flops(spec, g)
+    compute = compute_times(
+        g,
+        flops,
+        peak=matmul_peak(cluster, lay),
+        matmul_eff=matmul_efficiency(narrowest_matmul_dim(spec, g), eff),
+        attention_eff=attention_efficiency(g, eff),
     )
-    compute_mb = fwd + bwd + recompute
+    elem = elementwise_time(spec, cluster, eff, g)
+    tp = tp_comm_time(spec, cluster, eff, g)
+    cp = cp_comm_time(spec, cluster, eff, g, compute.attention_per_layer_s)
+    ep = ep_comm_time(spec, cluster, eff, g)
+    pp = pp_comm_time(spec, cluster, eff, g)
+    t_mb = compute.total_s + elem + tp + cp + ep + pp
+    bubble = bubble_time(g, t_mb)
 
-    hw_flops_mb = (
-        layers_per_stage * (3.0 * mm_layer + 3.5 * att_layer)
-        + 3.0 * logits
-        + np.where(
-            full, layers_per_stage * (mm_layer + att_layer), np.where(selective, layers_per_stage * att_layer, 0.0)
-        )
+    params_chip = params_per_chip(spec, g)
+    dp = dp_exposed_time(
+        cluster,
+        eff,
+        g,
+        params_chip,
+        forward_window_s=compute.forward_s + elem / ELEMENTWISE_PASSES,
+        backward_window_s=compute.backward_s + compute.recompute_s,
     )
+    shards = zero_shards(cluster, g)
+    optimizer = optimizer_time(cluster, eff, params_chip, shards)
+    step = g.micro_batches * t_mb + bubble + dp + optimizer
+    memory = memory_per_chip(spec, g, params_chip, shards)
+    total_memory = memory.total
 
-    # --- element-wise traffic: norms, residuals, dropout (sharded by SP) and activations (sharded by TP)
-    elem_fwd = BYTES_BF16 * tokens * (10.0 * dim / np.where(sp, t, 1.0) + (gated + 1.0) * active_width / t)
-    elem_mb = layers_per_stage * elem_fwd * np.where(full, 4.0, 3.0)
-    elem_time = elem_mb / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
-
-    # --- communication per micro-batch
-    eta = eff.network_efficiency
-    ones = np.ones_like(t)
-    tp_bytes = BYTES_BF16 * tokens * dim
-    tp_per_layer = np.where(full, 6.0, 4.0) * collectives.all_reduce_time(cluster, tp_bytes, t, ones, eta)
-    tp_mb = layers_per_stage * tp_per_layer
-
-    kv_width = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.is_mla else 2.0 * spec.kv_heads * spec.head_dim / t
-    kv_bytes = BYTES_BF16 * tokens * kv_width
-    cp_fwd = collectives.all_gather_time(cluster, kv_bytes * c, c, t, eta)
-    cp_exposed = np.maximum(cp_fwd - att_time, 0.0) + np.maximum(2.0 * cp_fwd - 2.5 * att_time, 0.0)
-    cp_mb = layers_per_stage * cp_exposed
-
-    if spec.is_moe:
-        a2a_bytes = BYTES_BF16 * tokens * dim * spec.top_k / np.where(sp, t, 1.0)
-        a2a = collectives.all_to_all_time(cluster, a2a_bytes, e, t * c, eta)
-        ep_mb = layers_per_stage * moe_share * np.where(full, 6.0, 4.0) * a2a
-    else:
-        ep_mb = np.zeros_like(t)
-
-    pp_bytes = BYTES_BF16 * tokens * dim / t
-    crosses: NDArray[np.bool_] = np.asarray(t * c * d >= cluster.scaleup_domain_chips)
-    pp_mb = np.where(p > 1, 2.0 * v * collectives.p2p_time(cluster, pp_bytes, crosses, eta), 0.0)
-
-    t_mb = compute_mb + elem_time + tp_mb + cp_mb + ep_mb + pp_mb
-    bubble = (p - 1.0) / v * t_mb
-    pipeline = micro_batches * t_mb + bubble
-
-    # --- parameters held per chip (busiest stage: its layers plus one embedding table)
-    expert_params = spec.moe_layers * spec.experts * spec.mlp_params(spec.expert_ffn_hidden) if spec.is_moe else 0
-    total_params = float(spec.param_count())
-    layer_params = (total_params - spec.embedding_params() - expert_params) / n_layers
-    params_chip = (layers_per_stage * layer_params + spec.vocab * dim) / t + layers_per_stage * (
-        expert_params / n_layers
-    ) / (t * e)
-
-    # --- data-parallel gradient traffic and its overlap with compute
-    zero = lay.zero
-    hsdp = lay.hsdp == 1
-    dp_stride = t * c
-    dp_in, dp_out = collectives.split_group(cluster, d, dp_stride)
-    shard = np.where(hsdp, dp_in, d)  # ZeRO-3 sharding group: all of dp, or the part inside one domain
-    grad_bytes = BYTES_BF16 * params_chip
-    # gradients are reduced in buckets (PyTorch DDP and Megatron use tens of MB); each pays the latency
-    buckets = np.maximum(np.ceil(grad_bytes / DP_BUCKET_BYTES), 1.0)
-    ar = buckets * collectives.all_reduce_time(cluster, grad_bytes / buckets, d, dp_stride, eta)
-    half = 0.5 * ar
-    fwd_mb, bwd_mb = fwd + elem_time / 3.0, bwd + recompute
-    window = eff.dp_overlap
-    exposed_ddp = np.maximum(ar - window * bwd_mb, 0.0)
-    exposed_zero12 = np.maximum(half - window * bwd_mb, 0.0) + np.maximum(half - window * fwd_mb, 0.0)
-    # ZeRO-3: gather weights for forward and backward and scatter gradients, every micro-batch, in the shard group;
-    # with hsdp, gradients are also all-reduced across domains once per step.
-    # one collective per layer (each layer is an FSDP unit), so latency is paid per layer
-    per_layer = 0.5 * collectives.all_reduce_time(cluster, grad_bytes / layers_per_stage, shard, dp_stride, eta)
-    fsdp_traffic = micro_batches * 3.0 * layers_per_stage * per_layer
-    exposed_fsdp = np.maximum(fsdp_traffic - window * micro_batches * (fwd_mb + bwd_mb), 0.0)
-    across = collectives.all_reduce_time(
-        cluster, grad_bytes / shard, np.where(hsdp, dp_out, 1.0), dp_stride * shard, eta
-    )
-    exposed_fsdp = exposed_fsdp + np.maximum(across - window * bwd_mb, 0.0)
-    dp_exposed = np.where(zero == 0, exposed_ddp, np.where(zero == 3, exposed_fsdp, exposed_zero12))
-    dp_exposed = np.where(d > 1, dp_exposed, 0.0)
-
-    opt_params = params_chip / np.where(zero >= 1, np.where(zero == 3, shard, d), 1.0)
-    optimizer = OPTIMIZER_TRAFFIC_BYTES * opt_params / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
-
-    step = pipeline + dp_exposed + optimizer
-
-    # --- memory per chip
-    opt_shard = np.where(zero == 3, shard, d)
-    weights = BYTES_BF16 * params_chip / np.where(zero == 3, shard, 1.0)
-    grads = np.where(zero == 3, FSDP_GRAD_BYTES, GRAD_BYTES) * params_chip / np.where(zero >= 2, opt_shard, 1.0)
-    opt_state = OPTIMIZER_BYTES * params_chip / np.where(zero >= 1, opt_shard, 1.0)
-    sbh = tokens * dim
-    sb = tokens
-    replicated = 10.0 * sbh / np.where(sp, t, 1.0)  # LN/QKV/FC1 inputs, dropout masks: 2+2+2+2 B + 2 x 1 B
-    q_kv = BYTES_BF16 * sb * (spec.heads * h_qk + 2.0 * (spec.kv_heads if not spec.is_mla else spec.heads) * h_v)
-    context = BYTES_BF16 * sb * spec.heads * h_v
-    mlp = BYTES_BF16 * sb * active_width * (gated if spec.gated_mlp else 2.0)
-    act_layer_none = replicated + (q_kv + context + mlp) / t
-    act_layer = np.where(full, BYTES_BF16 * sbh / np.where(sp, t, 1.0), act_layer_none)
-    # 1F1B: the first stage holds p micro-batches; interleaving raises it by 1 + (p - 1)/(p v) (Korthikanti sec. 4.2.3)
-    interleave = np.where(v > 1, 1.0 + (p - 1.0) / (p * v), 1.0)
-    in_flight = np.where(p > 1, np.minimum(micro_batches, p) * interleave, 1.0)
-    activations = layers_per_stage * act_layer * in_flight + np.where(full, act_layer_none, 0.0)
-    logits_mem = 2.0 * 4.0 * sb * spec.vocab / t  # fp32 logits and their gradient on the last stage
-    allocated = weights + grads + opt_state + activations + logits_mem
-    workspace = WORKSPACE_BYTES + FRAGMENTATION * allocated
-    memory = allocated + workspace
-
-    tokens_step = float(global_batch) * s
+    m = g.micro_batches
+    tokens_step = float(global_batch) * g.s
     model_flops = tokens_step * model_flops_per_token(spec, seq_len)
-    hardware_flops = hw_flops_mb * micro_batches * cluster.num_chips
-    bf16_peak = cluster.peak(Precision.BF16)
-    denom = step * cluster.num_chips
+    # HFU counts what the hardware does in MFU's accounting: model FLOPs plus the recomputed share of the work
+    # (Korthikanti et al. 2022, sec. 5), so HFU >= MFU, equal without recompute.
+    executed = hardware_flops_per_micro_batch(g, flops)
+    recompute_share = _recomputed(g, flops.matmul_per_layer, flops.attention_per_layer) / executed
+    hardware_flops = model_flops / (1.0 - recompute_share)
+    # MFU against the peak of the precision the layout's matmuls run in (fp8 peak for fp8 layouts)
+    peak = matmul_peak(cluster, lay)
+    peak_step_flops = step * cluster.num_chips * np.where(np.isnan(peak), cluster.peak(Precision.BF16), peak)
     return StepArrays(
-        invalid=invalid,
+        invalid=validity(spec, cluster, lay, global_batch, seq_len),
         step_time_s=step,
-        compute_s=micro_batches * compute_mb,
-        elementwise_s=micro_batches * elem_time,
-        tp_comm_s=micro_batches * tp_mb,
-        cp_comm_s=micro_batches * cp_mb,
-        ep_comm_s=micro_batches * ep_mb,
-        pp_comm_s=micro_batches * pp_mb,
+        compute_s=m * compute.total_s,
+        elementwise_s=m * elem,
+        tp_comm_s=m * tp,
+        cp_comm_s=m * cp,
+        ep_comm_s=m * ep,
+        pp_comm_s=m * pp,
         bubble_s=bubble,
-        dp_comm_s=dp_exposed,
+        dp_comm_s=dp,
         optimizer_s=optimizer,
-        weights_bytes=weights,
-        grads_bytes=grads,
-        optimizer_bytes=opt_state,
-        activations_bytes=activations,
-        logits_bytes=logits_mem,
-        workspace_bytes=workspace,
-        memory_bytes=memory,
-        fits=memory <= cluster.hbm_bytes,
+        weights_bytes=memory.weights,
+        grads_bytes=memory.grads,
+        optimizer_bytes=memory.optimizer,
+        activations_bytes=memory.activations,
+        logits_bytes=memory.logits,
+        workspace_bytes=memory.workspace,
+        memory_bytes=total_memory,
+        fits=total_memory <= cluster.hbm_bytes,
         model_flops=np.full_like(step, model_flops),
         hardware_flops=hardware_flops,
-        mfu=model_flops / (denom * bf16_peak),
-        hfu=hardware_flops / (denom * bf16_peak),
+        mfu=model_flops / (peak_step_flops),
+        hfu=hardware_flops / (peak_step_flops),
         tokens_per_s=tokens_step / step,
-        compute_busy=micro_batches * compute_mb / step,
+        compute_busy=m * compute.total_s / step,
     )

@@ -15,8 +15,8 @@ import numpy as np
 from computeplan.errors import InvalidLayout
 from computeplan.hardware.cluster import Cluster
 from computeplan.hardware.efficiency import EfficiencyParams
-from computeplan.perf.layout import LAYOUT_FIELDS, Layouts, describe_layout
-from computeplan.perf.training import INVALID_REASONS, StepArrays, training_step
+from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts, describe_layout
+from computeplan.perf.training import StepArrays, training_step
 from computeplan.search.space import enumerate_layouts
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload.transformer import TransformerSpec
@@ -40,7 +40,8 @@ MEMORY = ("weights_bytes", "grads_bytes", "optimizer_bytes", "activations_bytes"
 
 
 def invalid_reasons(flags: int) -> list[str]:
-    return [text for bit, text in INVALID_REASONS.items() if flags & bit]
+    """The messages of the :class:`LayoutProblem` bits set in ``flags`` (empty for 0)."""
+    return LayoutProblem(flags).messages()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +111,7 @@ class SearchResult:
     layouts: Layouts
     step_time_s: np.ndarray
     memory_bytes: np.ndarray
-    invalid: np.ndarray  # bit flags of INVALID_REASONS
+    invalid: np.ndarray  # LayoutProblem bit flags; 0 = can run
     fits: np.ndarray
     ranked: np.ndarray  # indices into layouts, fastest first, only valid and fitting
 
@@ -248,8 +249,8 @@ def _why_nothing_fits(result: SearchResult, cluster: Cluster) -> str:
         )
     valid = result.invalid == 0
     if not np.any(valid):
-        flags = int(np.bitwise_and.reduce(result.invalid))
-        return "no layout can run: " + "; ".join(invalid_reasons(flags) or ["see the layout rules"])
+        shared = LayoutProblem(int(np.bitwise_and.reduce(result.invalid)))  # problems every layout has
+        return "no layout can run: " + (shared.describe() or "see the layout rules")
     smallest = float(np.min(result.memory_bytes[valid]))
     return (
         f"no layout fits in {format_quantity(cluster.hbm_bytes, Dimension.BYTES)} of HBM: the smallest "

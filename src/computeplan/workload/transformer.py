@@ -3,15 +3,36 @@
 Symbols: L layers, D model width, N query heads, K key/value heads, H head dimension, F dense FFN width,
 V vocabulary, T sequence length, E routed experts, k experts per token, F_e expert FFN width, S shared experts.
 Counts exclude biases (GPT-3 has them: +0.1%) and include RMS/LayerNorm weights.
+
+A spec checks itself when built (:meth:`TransformerSpec.__post_init__`): every size is a whole number, the
+sizes a model needs are at least 1, K divides N (MHA/GQA), 1 <= k <= E for MoE, and every field is below
+``MAX_SPEC_FIELD`` so that no cost computed from it can overflow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from numbers import Integral
 from typing import TYPE_CHECKING
+
+from computeplan.errors import InvalidSpec
 
 if TYPE_CHECKING:
     from computeplan.catalog.schema import ModelEntry
+
+# Upper bound (exclusive) of every integer field: the int32 range of framework configs (Megatron-LM, Hugging Face).
+# 1000x beyond any published model; products of up to a dozen such fields stay far below the float64 maximum
+# (2**1024), so step times and FLOPs stay finite. Absurd values (layers=10**12, hidden=10**400) are refused.
+MAX_SPEC_FIELD = 2**31
+
+# Sizes every model needs at least one of (MoE and MLA sizes are checked only where they apply).
+_POSITIVE_FIELDS = ("layers", "hidden", "heads", "kv_heads", "head_dim", "ffn_hidden", "vocab", "seq_len")
+
+
+def _shown(value: int) -> str:
+    """``value`` as text short enough for a one-line message (10**400 has 401 digits)."""
+    text = str(value)
+    return text if len(text) <= 16 else f"{text[:2]}...({len(text.lstrip('-'))} digits)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +63,57 @@ class TransformerSpec:
     shared_experts: int = 0  # S
     dense_layers: int = 0  # leading layers with a dense FFN
     mtp_modules: int = 0
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise InvalidSpec(f"model '{self.name}': " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What makes this architecture unusable, one phrase per problem naming the field (empty when valid)."""
+        sizes = [(f.name, getattr(self, f.name)) for f in fields(self) if f.type in ("int", int)]
+        wrong_type = [
+            f"{name}={value!r} must be a whole number"
+            for name, value in sizes
+            if isinstance(value, bool) or not isinstance(value, Integral)
+        ]
+        if wrong_type:
+            return wrong_type  # the rules below compare numbers
+        found = []
+        for name, value in sizes:
+            if value >= MAX_SPEC_FIELD:
+                found.append(f"{name}={_shown(value)} must be below 2**31")
+            elif name in _POSITIVE_FIELDS and value < 1:
+                found.append(f"{name}={value} must be at least 1")
+            elif value < 0:
+                found.append(f"{name}={_shown(value)} must not be negative")
+        if found:
+            return found  # the structural rules below assume sizes in range
+        return self._attention_problems() + self._moe_problems()
+
+    def _attention_problems(self) -> list[str]:
+        if self.is_mla:  # every head reads the shared latent: K plays no part
+            found = []
+            if self.qk_nope_head_dim + self.qk_rope_head_dim < 1:
+                found.append("MLA needs qk_nope_head_dim + qk_rope_head_dim >= 1")
+            if self.v_head_dim < 1:
+                found.append(f"v_head_dim={self.v_head_dim} must be at least 1 with MLA (kv_lora_rank > 0)")
+            return found
+        if self.heads % self.kv_heads:
+            return [f"kv_heads={self.kv_heads} must divide heads={self.heads}"]
+        return []
+
+    def _moe_problems(self) -> list[str]:
+        if not self.is_moe:
+            return []
+        found = []
+        if not 1 <= self.top_k <= self.experts:
+            found.append(f"top_k={self.top_k} must be between 1 and experts={self.experts}")
+        if self.expert_ffn_hidden < 1:
+            found.append(f"expert_ffn_hidden={self.expert_ffn_hidden} must be at least 1 with experts > 0")
+        if self.dense_layers > self.layers:
+            found.append(f"dense_layers={self.dense_layers} must not exceed layers={self.layers}")
+        return found
 
     @classmethod
     def from_entry(cls, entry: ModelEntry) -> TransformerSpec:
@@ -107,7 +179,26 @@ class TransformerSpec:
         return (3 if self.gated_mlp else 2) * self.hidden * width
 
     def router_params(self) -> int:
+        """Router weights of one MoE layer: D·E."""
         return self.hidden * self.experts
+
+    def ffn_params(self, moe_layer: bool, *, active_only: bool = False) -> int:
+        """FFN weights of one block: dense 3·D·F or 2·D·F; MoE (E + S)·mlp(F_e) + D·E, or (k + S)·mlp(F_e) + D·E
+        for the weights one token uses (``active_only``)."""
+        if not moe_layer:
+            return self.mlp_params(self.ffn_hidden)
+        routed = self.top_k if active_only else self.experts
+        return (routed + self.shared_experts) * self.mlp_params(self.expert_ffn_hidden) + self.router_params()
+
+    def ffn_params_per_token(self, moe_layer: bool) -> int:
+        """FFN weights one token multiplies with in a block: mlp(F), or (k + S)·mlp(F_e) + D·E in a MoE layer."""
+        return self.ffn_params(moe_layer, active_only=True)
+
+    def expert_params_total(self) -> int:
+        """Routed-expert weights of the whole model, L_moe·E·mlp(F_e) (0 when dense). Shared experts and routers
+        are not included: they are replicated like dense weights, while routed experts are split by expert
+        parallelism."""
+        return self.moe_layers * self.experts * self.mlp_params(self.expert_ffn_hidden)
 
     def embedding_params(self) -> int:
         """Input embedding plus output projection (V·D each, once when tied) and the final norm."""
@@ -116,11 +207,7 @@ class TransformerSpec:
     def layer_params(self, moe_layer: bool, *, active_only: bool = False) -> int:
         """Weights of one block (attention, FFN, two norms); ``active_only`` counts the experts a token uses."""
         norms = 2 * self.hidden
-        if not moe_layer:
-            return self.attention_params() + self.mlp_params(self.ffn_hidden) + norms
-        routed = self.top_k if active_only else self.experts
-        ffn = (routed + self.shared_experts) * self.mlp_params(self.expert_ffn_hidden) + self.router_params()
-        return self.attention_params() + ffn + norms
+        return self.attention_params() + self.ffn_params(moe_layer, active_only=active_only) + norms
 
     def param_count(self, *, active_only: bool = False) -> int:
         """Total parameters (or parameters active per token) of the main model, MTP modules excluded."""
