@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from computeplan.units import SECONDS_PER_DAY
+
 
 @dataclass(frozen=True, kw_only=True)
 class FailureModel:
@@ -151,7 +153,7 @@ def estimate_goodput(
     g = goodput(tau, delta, recovery, mtbf) if not math.isinf(tau) else 1.0
     return GoodputEstimate(
         num_chips=num_chips,
-        interruptions_per_day=86400.0 / mtbf if not math.isinf(mtbf) else 0.0,
+        interruptions_per_day=SECONDS_PER_DAY / mtbf if not math.isinf(mtbf) else 0.0,
         job_mtbf_s=mtbf,
         checkpoint_bytes=checkpoint.checkpoint_bytes,
         checkpoint_blocking_s=delta,
@@ -160,5 +162,5 @@ def estimate_goodput(
         young_daly_interval_s=young_daly_interval_s(delta, mtbf),
         goodput=g,
         interruptions=(run_s / mtbf) if run_s is not None and not math.isinf(mtbf) else None,
-        run_days=run_s / 86400.0 if run_s is not None else None,
+        run_days=run_s / SECONDS_PER_DAY if run_s is not None else None,
     )

@@ -15,15 +15,12 @@ import numpy as np
 from computeplan.errors import InvalidLayout
 from computeplan.hardware.cluster import Cluster
 from computeplan.hardware.efficiency import EfficiencyParams
+from computeplan.perf.economics import DEFAULT_PUE, chip_hours, facility_energy_j, training_chip_power_w
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts, describe_layout
 from computeplan.perf.training import StepArrays, training_step
 from computeplan.search.space import enumerate_layouts
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload.transformer import TransformerSpec
-
-# Chip power while not in compute kernels (communication, bubbles), as a fraction of board power. Estimate:
-# H100 boards draw ~100 W idle and 40-60% of TDP in communication-bound phases.
-NON_COMPUTE_POWER_FRACTION = 0.4
 
 BREAKDOWN = (
     "compute_s",
@@ -166,18 +163,18 @@ def _estimate(
     if tokens is None:
         return estimate
     seconds = tokens / tps
-    chip_hours = seconds * cluster.num_chips / 3600.0
+    hours = chip_hours(seconds, cluster.num_chips)
     busy = float(steps.compute_busy[i])
-    chip_w = cluster.power_w * (busy + (1.0 - busy) * NON_COMPUTE_POWER_FRACTION)
-    energy = seconds * cluster.num_chips * (chip_w + cluster.host_power_w_per_chip) * pue
-    cost = chip_hours * cluster.price_usd_per_hour if cluster.price_usd_per_hour else None
+    chip_w = training_chip_power_w(cluster.power_w, busy)
+    energy = facility_energy_j(seconds, chip_w, cluster.host_power_w_per_chip, cluster.num_chips, pue)
+    cost = hours * cluster.price_usd_per_hour if cluster.price_usd_per_hour else None
     if cost is None:
         notes.append(f"no price for chip '{cluster.chip_id}' in the catalog: cost not computed")
     return TrainingEstimate(
         **{
             **estimate.__dict__,
             "time_to_train_s": seconds,
-            "chip_hours": chip_hours,
+            "chip_hours": hours,
             "energy_j": energy,
             "cost_usd": cost,
             "notes": notes,
@@ -231,7 +228,7 @@ def best_estimates(
     *,
     top: int = 1,
     tokens: float | None = None,
-    pue: float = 1.15,
+    pue: float = DEFAULT_PUE,
 ) -> list[TrainingEstimate]:
     """The ``top`` fastest layouts as estimates; raises InvalidLayout explaining why when none fits."""
     if result.count_fitting == 0:
@@ -268,7 +265,7 @@ def evaluate_layout(
     global_batch: int,
     seq_len: int,
     tokens: float | None = None,
-    pue: float = 1.15,
+    pue: float = DEFAULT_PUE,
 ) -> TrainingEstimate:
     """Price one given layout. Raises InvalidLayout with every reason it cannot run; a layout that runs but
     does not fit is returned with ``fits=False`` and its memory, so the shortfall can be shown."""
