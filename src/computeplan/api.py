@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from computeplan.catalog.loader import Catalog, is_entry_file, load_catalog, load_entry_file
 from computeplan.catalog.schema import ChipEntry, ModelEntry
+from computeplan.errors import CatalogError
 from computeplan.estimate.efficiency import EfficiencyTables, builtin_efficiency_tables
 from computeplan.estimate.reliability import estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import ServingResult, estimate_serving
@@ -49,7 +50,8 @@ def resolve_model(catalog: Catalog, model: str | TransformerSpec) -> Transformer
     if isinstance(model, TransformerSpec):
         return model
     entry = load_entry_file(model, "models") if is_entry_file(model) else catalog.model(model)
-    assert isinstance(entry, ModelEntry)  # load_entry_file validated it as a model
+    if not isinstance(entry, ModelEntry):  # unreachable: load_entry_file validated it as a model
+        raise CatalogError(f"{model}: not a model entry")
     return TransformerSpec.from_entry(entry)
 
 
@@ -58,7 +60,8 @@ def resolve_chip(catalog: Catalog, chip: str) -> tuple[Catalog, str]:
     if not is_entry_file(chip):
         return catalog, catalog.chip(chip).id
     entry = load_entry_file(chip, "chips")
-    assert isinstance(entry, ChipEntry)
+    if not isinstance(entry, ChipEntry):  # unreachable: load_entry_file validated it as a chip
+        raise CatalogError(f"{chip}: not a chip entry")
     return catalog.with_entry("chips", entry, str(chip)), entry.id
 
 
@@ -170,8 +173,6 @@ def goodput(
     catalog: Catalog | None = None,
 ) -> GoodputEstimate:
     """Interruptions, job MTBF, optimal checkpoint interval and goodput of a training job of ``days``."""
-    from computeplan.errors import CatalogError
-
     catalog = catalog or load_catalog()
     spec = resolve_model(catalog, model)
     reliability = reliability_from_catalog(catalog)
