@@ -1,7 +1,7 @@
 """The catalog: sourced facts about chips, systems and models, validated on load.
 
 ``load_catalog()`` returns a :class:`Catalog`; ``get_chip``/``get_system``/``get_model`` are shortcuts on the
-default catalog (built-in data plus ``$COMPUTEPLAN_CATALOG``).
+built-in catalog. The library never reads the environment; the CLI adds ``$COMPUTEPLAN_CATALOG``.
 """
 
 from computeplan.catalog.loader import Catalog, load_catalog
