@@ -16,7 +16,7 @@ from computeplan.perf.goodput import GoodputEstimate
 from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
 from computeplan.search.training_search import TrainingEstimate, best_estimates, evaluate_layout, search_layouts
 from computeplan.units import SECONDS_PER_DAY
-from computeplan.workload.jobs import MAX_CHIPS, TrainingJob
+from computeplan.workload.jobs import MAX_CHIPS, MAX_GLOBAL_BATCH, TrainingJob
 from computeplan.workload.transformer import TransformerSpec
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ LAYOUT_DEFAULTS = {
     "fp8": 0,
 }
 # Allowed values of the switch fields; the parallel degrees are whole numbers from 1 to the chip count.
+# Ranges of the other fields (parallel degrees: 1 to the chip count; dp 0 means "what the chips leave").
+LAYOUT_RANGES = {"dp": (0, MAX_CHIPS), "vpp": (1, 1024), "mb": (1, MAX_GLOBAL_BATCH)}
 LAYOUT_CHOICES = {"recompute": (0, 1, 2), "sp": (0, 1), "zero": (0, 1, 2, 3), "hsdp": (0, 1), "fp8": (0, 1)}
 
 
@@ -74,9 +76,11 @@ def complete_layout(layout: Mapping[str, int], num_chips: int) -> dict[str, int]
         allowed = LAYOUT_CHOICES.get(key)
         if allowed is not None and value not in allowed:
             raise InvalidInput("layout", f"{key}={value}: allowed values are {', '.join(map(str, allowed))}")
-        low = 0 if key == "dp" else 1
-        if allowed is None and not low <= value <= num_chips:
-            raise InvalidInput("layout", f"{key}={value}: must be between {max(low, 1)} and the {num_chips} chips")
+        if allowed is not None:
+            continue
+        low, high = LAYOUT_RANGES.get(key, (1, num_chips))
+        if not low <= value <= high:
+            raise InvalidInput("layout", f"{key}={value}: must be between {max(low, 1)} and {high}")
     if full["dp"] == 0:
         denom = full["tp"] * full["pp"] * full["cp"]
         if num_chips % denom:
