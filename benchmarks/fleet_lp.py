@@ -1,8 +1,9 @@
 """Speed of the fleet planner (fleet issue: a 10-year quarterly plan with 15 chip types and 5 workloads in under
-1 s), and the flagship scenario end to end.
+1 s; a thousand chip options in reasonable time), and the flagship scenario end to end.
 
-The LP benchmark uses synthetic per-chip rates, so it times the planner alone (assembly + HiGHS + statistics);
-the flagship run includes pricing every chip through the training and serving models.
+The LP benchmarks use synthetic per-chip rates, so they time the planner alone (assembly + HiGHS + statistics);
+the flagship run includes pricing every chip through the training and serving models, and the thousand-option
+run prices 1,000 identical options through them (once: identical options share one pricing).
 Usage: python benchmarks/fleet_lp.py [--repeats N]
 """
 
@@ -22,12 +23,13 @@ from computeplan.catalog import load_catalog
 from computeplan.fleet.inputs import FleetInputs
 from computeplan.fleet.lp import build_and_solve
 from computeplan.fleet.results import summarize
-from computeplan.fleet.scenario import Scenario
+from computeplan.fleet.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).parents[1]
 
 
 def synthetic(chips: int = 15, workloads: int = 5, years: int = 10, ppy: int = 4) -> tuple[Scenario, FleetInputs]:
+    """``chips`` options with random per-chip rates; ``workloads`` >= 3 (2 training, the rest serving)."""
     rng = np.random.default_rng(0)
     n_train, n_serve = 2, workloads - 2
     scenario = Scenario.model_validate(
@@ -75,11 +77,31 @@ def synthetic(chips: int = 15, workloads: int = 5, years: int = 10, ppy: int = 4
         tokens_per_chip_hour=rng.uniform(1e6, 2e7, (n_serve, chips)),
         train_demand_flop=np.array([[5e26 * 3 ** (t / ppy) for t in range(t_n)]] * n_train),
         train_value_per_flop=np.full(n_train, 3e-18),
-        token_demand=np.array([[1e12 * 2 ** (t / ppy) * 365 / ppy for t in range(t_n)]] * n_serve),
+        token_demand=np.array([[1e12 * 2 ** (t / ppy) * 365.25 / ppy for t in range(t_n)]] * n_serve),
         token_value=np.full(n_serve, 3e-6),
         power_available_w=np.full(t_n, 5e9),
     )
     return scenario, inputs
+
+
+def _time_lp(scenario: Scenario, inputs: FleetInputs, repeats: int) -> tuple[float, int]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        solution = build_and_solve(scenario, inputs)
+        summarize(scenario, inputs, solution)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), solution.x.size
+
+
+def thousand_identical(years: int = 10) -> Scenario:
+    """The flagship's workloads on 1,000 identical rented trn3 options."""
+    flagship = load_scenario(ROOT / "scenarios" / "cloud-commitment-100b-5gw.yaml")
+    option = flagship.chips[1].model_dump() | {"supply_per_year": 1500.0}
+    return Scenario.model_validate(
+        flagship.model_dump()
+        | {"chips": [option] * 1000, "years": years, "money": {"discount_rate": 0.08}, "name": "1,000 options"}
+    )
 
 
 def main() -> None:
@@ -93,15 +115,16 @@ def main() -> None:
     print("| case | periods | chip types | workloads | variables | seconds |")
     print("| --- | --- | --- | --- | --- | --- |")
     scenario, inputs = synthetic()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        solution = build_and_solve(scenario, inputs)
-        summarize(scenario, inputs, solution)
-        times.append(time.perf_counter() - start)
+    seconds, variables = _time_lp(scenario, inputs, repeats)
     print(
         f"| LP: 10 years quarterly (assemble + HiGHS + statistics) | {len(inputs.periods)} | 15 | 5 | "
-        f"{solution.x.size:,} | {statistics.median(times):.3f} |"
+        f"{variables:,} | {seconds:.3f} |"
+    )
+    scenario, inputs = synthetic(chips=1000, workloads=3, years=10, ppy=1)
+    seconds, variables = _time_lp(scenario, inputs, repeats)
+    print(
+        f"| LP: 10 years yearly, 1,000 chip options (assemble + HiGHS + statistics) | 10 | 1,000 | 3 | "
+        f"{variables:,} | {seconds:.3f} |"
     )
     catalog = load_catalog()
     times = []
@@ -111,6 +134,16 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     print(
         f"| flagship scenario end to end (pricing 3 chips x 2 workloads + LP) | 10 | 3 | 2 | - | "
+        f"{statistics.median(times):.3f} |"
+    )
+    many = thousand_identical()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        api.plan(many, catalog=catalog)
+        times.append(time.perf_counter() - start)
+    print(
+        f"| 1,000 identical trn3 options end to end (priced once + LP) | 10 | 1,000 | 2 | - | "
         f"{statistics.median(times):.3f} |"
     )
 

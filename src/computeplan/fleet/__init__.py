@@ -1,6 +1,6 @@
 """Multi-year fleet planning as a linear program (HiGHS through scipy), built like PyPSA's capacity expansion:
 small ``define_*`` functions add one group of variables or constraints each; results come back as labelled
-tables with the binding constraints and their shadow prices."""
+tables (:class:`PlanResult`) with the binding constraints and their shadow prices."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from computeplan.catalog.loader import Catalog
 from computeplan.estimate.efficiency import EfficiencyTables
-from computeplan.fleet.results import PlanResult
-from computeplan.fleet.scenario import Scenario, load_scenario
+from computeplan.fleet.lp import Constraint
+from computeplan.fleet.results import PlanResult, PlanTotals
+from computeplan.fleet.scenario import Scenario, load_scenario, override_scenario, scenario_warnings
 
 
 def solve_scenario(
@@ -28,4 +29,13 @@ def solve_scenario(
     return summarize(scenario, inputs, build_and_solve(scenario, inputs))
 
 
-__all__ = ["PlanResult", "Scenario", "load_scenario", "solve_scenario"]
+__all__ = [
+    "Constraint",
+    "PlanResult",
+    "PlanTotals",
+    "Scenario",
+    "load_scenario",
+    "override_scenario",
+    "scenario_warnings",
+    "solve_scenario",
+]

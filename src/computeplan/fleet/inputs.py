@@ -5,7 +5,8 @@ catalog; the LP itself (``fleet.lp``) is pure arithmetic on these arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,7 @@ from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.estimate.reliability import reliability_from_catalog
 from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
-from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload
+from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
 from computeplan.hardware.cluster import cluster_from_catalog
 from computeplan.perf.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.units import SECONDS_PER_HOUR
@@ -24,11 +25,25 @@ from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tok
 from computeplan.workload.transformer import TransformerSpec
 
 
+@dataclass(frozen=True, kw_only=True)
+class RateRow:
+    """What a chip-hour of one option delivers to one workload, from the performance models."""
+
+    workload: str  # workload label, e.g. "train llama3-405b"
+    option: str  # option label, e.g. "trn2 (rent)"
+    chip: str
+    flop_per_chip_hour: float | None = None  # training (goodput applied)
+    tokens_per_chip_hour: float | None = None  # serving
+    mfu: float | None = None
+    goodput: float | None = None
+    layout: Mapping[str, object] | None = None  # serving replica layout
+
+
 @dataclass(frozen=True)
 class FleetInputs:
     """Arrays indexed [option] or [option, period] or [period]; SI units and USD."""
 
-    labels: list[str]  # option labels, e.g. "trn2 (rent)"
+    labels: list[str]  # option labels, unique, e.g. "trn2 (rent)" ("trn2 (rent) #2" for a second such option)
     chip_ids: list[str]
     announced: list[bool]
     periods: list[str]
@@ -36,7 +51,7 @@ class FleetInputs:
     hours_per_period: float
     add_allowed: np.ndarray  # [k, t] 1 where chips may be added
     supply_per_period: np.ndarray  # [k, t]
-    lifetime_periods: np.ndarray  # [k]
+    lifetime_periods: np.ndarray  # [k] whole periods in service
     watts_per_chip: np.ndarray  # [k] chip + host share, before PUE
     rent_usd_per_chip_period: np.ndarray  # [k] (0 for bought)
     capex_usd_per_chip: np.ndarray  # [k] (0 for rented)
@@ -48,8 +63,27 @@ class FleetInputs:
     token_demand: np.ndarray  # [w_inf, t] output tokens per period
     token_value: np.ndarray  # [w_inf] USD per token
     power_available_w: np.ndarray  # [t]
-    notes: list[str] = field(default_factory=list)
-    rates_table: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why an option cannot run a workload (each reason once)
+    rates: tuple[RateRow, ...] = ()
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """``labels`` with repeated ones numbered (``a``, ``a`` -> ``a #1``, ``a #2``) so they can index a table."""
+    counts = Counter(labels)
+    seen: Counter[str] = Counter()
+    out = []
+    for label in labels:
+        seen[label] += 1
+        out.append(f"{label} #{seen[label]}" if counts[label] > 1 else label)
+    return out
+
+
+def workload_labels(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """Unique labels of the training and the serving workloads (``train llama3-405b``, ``serve llama3-70b``)."""
+    labels = unique_labels(
+        [*(f"train {w.model}" for w in scenario.training), *(f"serve {w.model}" for w in scenario.inference)]
+    )
+    return labels[: len(scenario.training)], labels[len(scenario.training) :]
 
 
 @dataclass(frozen=True)
@@ -108,18 +142,14 @@ def check_ids(scenario: Scenario, catalog: Catalog) -> None:
     """Every chip and model id the scenario names is in the catalog (else a ScenarioError with suggestions)."""
     from computeplan.errors import UnknownEntryError
 
-    named: list[tuple[str, str, str]] = [(f"chips[{i}].chip", "chips", o.chip) for i, o in enumerate(scenario.chips)]
-    workloads: list[tuple[str, TrainingWorkload | InferenceWorkload]] = [
-        *((f"training[{i}]", w) for i, w in enumerate(scenario.training)),
-        *((f"inference[{i}]", w) for i, w in enumerate(scenario.inference)),
-    ]
-    for where, wl in workloads:
+    named: list[tuple[str, str, str]] = [(f"chips.{i}.chip", "chips", o.chip) for i, o in enumerate(scenario.chips)]
+    for where, wl in scenario.workloads():
         named.append((f"{where}.model", "models", wl.model))
-        named += [(f"{where}.chips", "chips", c) for c in wl.chips or ()]
+        named += [(f"{where}.chips.{j}", "chips", c) for j, c in enumerate(wl.chips or ())]
     for where, kind, entry_id in named:
         table = getattr(catalog, kind)
         if entry_id not in table:
-            raise ScenarioError(f"{where}: {UnknownEntryError(kind[:-1], entry_id, table)}")
+            raise ScenarioError(f"scenario '{scenario.name}': {where}: {UnknownEntryError(kind[:-1], entry_id, table)}")
 
 
 def build_inputs(
@@ -154,29 +184,34 @@ def build_inputs(
         window = (years_of >= option.first_year) & (years_of <= option.last_year)
         add_allowed[k] = window
         supply[k] = np.where(window, option.supply_per_year / ppy, 0.0)
-        life[k] = option.lifetime_years * ppy
+        life[k] = lifetime_periods(option.lifetime_years, ppy)
         watts[k] = chip.power_w.value + system.host_power_w_per_chip.value
         if option.mode == "rent":
             price = option.price_usd_per_hour or (chip.price_usd_per_hour.value if chip.price_usd_per_hour else None)
             if price is None:
-                raise ScenarioError(f"chips: '{option.chip}' has no catalog price; give price_usd_per_hour")
+                raise ScenarioError(
+                    f"scenario '{scenario.name}': chips.{k}.price_usd_per_hour: '{option.chip}' has no catalog "
+                    "price; give one"
+                )
             rent[k] = price * (1.0 - option.committed_discount) * hours
         else:
             capex[k] = float(option.capex_usd or 0.0)
             energy_paid[k] = 1.0
 
+    labels = unique_labels(labels)
+    train_labels, serve_labels = workload_labels(scenario)
     train_rate = np.zeros((len(scenario.training), k_n))
     train_cache: dict[tuple[int, str, int], TrainingRate | str] = {}
     serve_cache: dict[tuple[int, str], ServingRate | str] = {}
-    rates_table: list[dict[str, object]] = []
+    rates: list[RateRow] = []
     for w, job in enumerate(scenario.training):
         for k, option in enumerate(scenario.chips):
             if job.chips is not None and option.chip not in job.chips:
                 continue
-            if progress:
-                progress(f"training {job.model} on {option.chip}")
             key = (w, option.chip, option.training_cluster_chips)
             if key not in train_cache:
+                if progress:
+                    progress(f"training {job.model} on {option.chip}")
                 try:
                     train_cache[key] = training_rate(job, option.chip, option.training_cluster_chips, catalog, tables)
                 except ComputeplanError as exc:
@@ -188,52 +223,51 @@ def build_inputs(
                 notes.append(rate)
                 continue
             train_rate[w, k] = rate.flop_per_chip_hour
-            rates_table.append(
-                {
-                    "workload": f"train {job.model}",
-                    "chip": option.chip,
-                    "mfu": rate.mfu,
-                    "goodput": rate.goodput,
-                    "flop_per_chip_hour": rate.flop_per_chip_hour,
-                }
+            rates.append(
+                RateRow(
+                    workload=train_labels[w],
+                    option=labels[k],
+                    chip=option.chip,
+                    flop_per_chip_hour=rate.flop_per_chip_hour,
+                    mfu=rate.mfu,
+                    goodput=rate.goodput,
+                )
             )
     token_rate = np.zeros((len(scenario.inference), k_n))
     for w, serve in enumerate(scenario.inference):
         for k, option in enumerate(scenario.chips):
             if serve.chips is not None and option.chip not in serve.chips:
                 continue
-            if progress:
-                progress(f"serving {serve.model} on {option.chip}")
             skey = (w, option.chip)
             if skey not in serve_cache:
+                if progress:
+                    progress(f"serving {serve.model} on {option.chip}")
                 serve_cache[skey] = serving_rate(serve, option.chip, catalog, tables)
             srate = serve_cache[skey]
             if isinstance(srate, str):
                 notes.append(f"{option.chip} cannot serve {serve.model}: {srate}")
                 continue
             token_rate[w, k] = srate.tokens_per_chip_hour
-            rates_table.append(
-                {
-                    "workload": f"serve {serve.model}",
-                    "chip": option.chip,
-                    "tokens_per_chip_hour": token_rate[w, k],
-                    "layout": srate.layout,
-                }
+            rates.append(
+                RateRow(
+                    workload=serve_labels[w],
+                    option=labels[k],
+                    chip=option.chip,
+                    tokens_per_chip_hour=srate.tokens_per_chip_hour,
+                    layout=srate.layout,
+                )
             )
 
     years = scenario.years
-    try:
-        train_demand = np.array(
-            [[v for v in job.run_flop.series(years) for _ in range(ppy)] for job in scenario.training]
-        ).reshape(len(scenario.training), n_t)
-        token_demand = np.array(
-            [
-                [v * DAYS_PER_YEAR / ppy for v in s.tokens_per_day.series(years) for _ in range(ppy)]
-                for s in scenario.inference
-            ]
-        ).reshape(len(scenario.inference), n_t)
-    except ValueError as exc:
-        raise ScenarioError(f"workloads: {exc}") from None
+    train_demand = np.array(
+        [[v for v in job.run_flop.series(years) for _ in range(ppy)] for job in scenario.training]
+    ).reshape(len(scenario.training), n_t)
+    token_demand = np.array(
+        [
+            [v * DAYS_PER_YEAR / ppy for v in s.tokens_per_day.series(years) for _ in range(ppy)]
+            for s in scenario.inference
+        ]
+    ).reshape(len(scenario.inference), n_t)
     power = np.array([scenario.power.available_w[t // ppy] for t in range(n_t)])
     return FleetInputs(
         labels=labels,
@@ -256,6 +290,6 @@ def build_inputs(
         token_demand=token_demand,
         token_value=np.array([s.value_usd_per_million_tokens / 1e6 for s in scenario.inference]),
         power_available_w=power,
-        notes=notes,
-        rates_table=rates_table,
+        notes=list(dict.fromkeys(notes)),
+        rates=tuple(rates),
     )

@@ -1,67 +1,316 @@
-"""Statistics of a solved plan: per-period tables, headline answers, binding constraints with shadow prices,
-and the reason when a scenario cannot be met. Pure arithmetic on the solution."""
+"""Statistics of a solved plan as labelled tables (after PyPSA's ``n.statistics``): quantities per period and chip
+option, per period, per period and workload, and the binding constraints with their shadow prices; the reason
+when a scenario cannot be met. Pure arithmetic on the solution: the words a reader sees are built in ``report``.
+
+Tables of :class:`PlanResult` (SI units and USD; a missing value is NaN):
+
+``fleet``     index (period, option): chips_added, chips_in_service, training_chip_hours, serving_chip_hours,
+              rent_usd, capex_usd, energy_usd, spend_usd (the three before), power_w (PUE included)
+``periods``   index period: year, power_w, power_cap_w, spend_usd (the LP's, facilities included), rent_usd,
+              capex_usd, energy_usd, facilities_usd, training_flop, training_flop_per_s, training_shortfall_flop,
+              tokens_served, tokens_demanded, token_shortfall, usd_per_million_tokens, limited_by (the
+              :class:`~computeplan.fleet.lp.Constraint` value binding hardest in the period, or "none")
+``training``  index (period, workload): frontier_run_flop, training_flop, shortfall_flop, chip_hours,
+              runs_equivalent, frontier_run_days, largest_run_flop_in_run_days
+``serving``   index (period, workload): tokens_demanded, tokens_served, shortfall_tokens, chip_hours
+``binding``   one row per binding constraint, highest shadow price first: constraint, period ("total" for the
+              whole horizon), about (the option or workload, or ""), shadow_price_usd_billion (NaN where the
+              limit is reached but not priced separately), unit
+``rates``     index (workload, option): chip, flop_per_chip_hour, tokens_per_chip_hour, mfu, goodput
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import math
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from computeplan.errors import Infeasible
-from computeplan.fleet.inputs import FleetInputs
-from computeplan.fleet.lp import PENALTY, Solution, fleet_terms
-from computeplan.fleet.scenario import Scenario
+from computeplan.fleet.inputs import FleetInputs, workload_labels
+from computeplan.fleet.lp import PENALTY, Constraint, Solution, Units
+from computeplan.fleet.scenario import Scenario, scenario_warnings
 
 TINY = 1e-7
+NO_LIMIT = "none"
+PRICED_GROUPS = (
+    Constraint.POWER,
+    Constraint.SUPPLY,
+    Constraint.BUDGET_TOTAL,
+    Constraint.BUDGET_YEAR,
+    Constraint.COMMITMENT,
+    Constraint.INFERENCE_DEMAND,
+)
+AT_LIMIT_GROUPS = (Constraint.POWER, Constraint.BUDGET_YEAR, Constraint.BUDGET_TOTAL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class PlanTotals:
+    """Sums over the whole horizon."""
+
+    spend_usd: float
+    training_flop: float
+    tokens_served: float
+    peak_power_w: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlanResult:
+    """A solved fleet plan: the scenario, the LP's inputs, and labelled tables (see the module docstring)."""
+
     scenario: Scenario
     inputs: FleetInputs
-    periods: list[dict[str, Any]]
-    binding: list[dict[str, Any]]
-    headline: list[str]
-    totals: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    fleet: pd.DataFrame
+    periods: pd.DataFrame
+    training: pd.DataFrame
+    serving: pd.DataFrame
+    binding: pd.DataFrame
+    rates: pd.DataFrame
+    totals: PlanTotals
+    warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def overrides(self) -> tuple[tuple[str, str], ...]:
+        """The dotted-path overrides applied to the scenario file."""
+        return self.scenario.overrides
+
+    def to_frame(self) -> pd.DataFrame:
+        """Quantities per (period, option): the ``fleet`` table."""
+        return self.fleet
+
+    def chip_years(self) -> pd.Series:
+        """Chip-years in service per option over the horizon."""
+        years: pd.Series = (
+            self.fleet["chips_in_service"].groupby(level="option", sort=False).sum() / self.scenario.periods_per_year
+        )
+        return years
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready (NaN as null), derived from the tables."""
+        p = self.periods
+        options = list(self.inputs.labels)
+        in_service = self.fleet["chips_in_service"].unstack("option").loc[p.index, options].to_numpy()
+        added = self.fleet["chips_added"].unstack("option").loc[p.index, options].to_numpy()
+        periods: list[dict[str, object]] = []
+        for t, period in enumerate(p.index):
+            row = p.loc[period]
+            runs = self.training.xs(period, level="period") if len(self.training) else self.training
+            periods.append(
+                {
+                    "period": str(period),
+                    "chips": dict(zip(options, in_service[t].tolist(), strict=True)),
+                    "chips_added": dict(zip(options, added[t].tolist(), strict=True)),
+                    "power_w": float(row["power_w"]),
+                    "power_cap_w": float(row["power_cap_w"]),
+                    "spend_usd": float(row["spend_usd"]),
+                    "spend_breakdown_usd": {
+                        "cloud_rent": float(row["rent_usd"]),
+                        "chips_capex": float(row["capex_usd"]),
+                        "energy": float(row["energy_usd"]),
+                        "facilities": float(row["facilities_usd"]),
+                    },
+                    "training_flop": float(row["training_flop"]),
+                    "training_flop_per_s": float(row["training_flop_per_s"]),
+                    "training_shortfall_flop": float(row["training_shortfall_flop"]),
+                    "training_runs": [
+                        {
+                            "workload": str(w),
+                            "model": job.model,
+                            "frontier_run_flop": float(r["frontier_run_flop"]),
+                            "training_flop": float(r["training_flop"]),
+                            "runs_equivalent": float(r["runs_equivalent"]),
+                            "frontier_run_days": _json_float(r["frontier_run_days"]),
+                            "largest_run_flop_in_run_days": float(r["largest_run_flop_in_run_days"]),
+                        }
+                        for (w, r), job in zip(runs.iterrows(), self.scenario.training, strict=True)
+                    ],
+                    "tokens_served": float(row["tokens_served"]),
+                    "tokens_demanded": float(row["tokens_demanded"]),
+                    "token_shortfall": float(row["token_shortfall"]),
+                    "usd_per_million_tokens": _json_float(row["usd_per_million_tokens"]),
+                    "limited_by": str(row["limited_by"]),
+                }
+            )
+        binding = [
+            {
+                "constraint": str(b["constraint"]),
+                "period": str(b["period"]),
+                "about": str(b["about"]),
+                "where": " ".join(str(x) for x in (b["about"], b["period"]) if x),
+                "shadow_price_usd_billion": _json_float(b["shadow_price_usd_billion"]),
+                "unit": str(b["unit"]),
+            }
+            for _, b in self.binding.iterrows()
+        ]
+        rates = [
+            {
+                "workload": r.workload,
+                "option": r.option,
+                "chip": r.chip,
+                **({"flop_per_chip_hour": r.flop_per_chip_hour} if r.flop_per_chip_hour is not None else {}),
+                **({"tokens_per_chip_hour": r.tokens_per_chip_hour} if r.tokens_per_chip_hour is not None else {}),
+                **({"mfu": r.mfu, "goodput": r.goodput} if r.mfu is not None else {}),
+                **({"layout": dict(r.layout)} if r.layout is not None else {}),
+            }
+            for r in self.inputs.rates
+        ]
+        totals = self.totals
         return {
             "scenario": self.scenario.name,
             "objective": self.scenario.objective,
-            "periods": self.periods,
-            "binding_constraints": self.binding,
-            "headline": self.headline,
-            "totals": self.totals,
-            "rates": self.inputs.rates_table,
-            "warnings": self.warnings + self.inputs.notes,
+            "overrides": dict(self.overrides),
+            "periods": periods,
+            "binding_constraints": binding,
+            "totals": {
+                "spend_usd": totals.spend_usd,
+                "training_flop": totals.training_flop,
+                "tokens_served": totals.tokens_served,
+                "peak_power_w": totals.peak_power_w,
+                "chip_years": {str(k): float(v) for k, v in self.chip_years().items()},
+            },
+            "rates": rates,
+            "warnings": list(self.warnings),
         }
 
 
-def _value(sol: Solution, name: str) -> np.ndarray:
-    values: np.ndarray = sol.x[sol.variables[name]]
-    return values
+def _json_float(value: float) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def in_service_chips(inp: FleetInputs, add: np.ndarray) -> np.ndarray:
+    """fleet[k, t] = sum of add[k, tau] for t - life_k < tau <= t (summed oldest first)."""
+    k_n, t_n = add.shape
+    life = np.floor(inp.lifetime_periods + 0.5).astype(int)
+    fleet = np.zeros((k_n, t_n))
+    for d in range(min(int(life.max(initial=1)), t_n) - 1, -1, -1):
+        shifted = np.zeros((k_n, t_n))
+        shifted[:, d:] = add[:, : t_n - d]
+        fleet += np.where((d < life)[:, None], shifted, 0.0)
+    return fleet
 
 
 def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult:
+    """The solved plan as tables; an unmet commitment or (min_cost) unmet demand is :class:`Infeasible`."""
     if sol.status != 0:
         raise Infeasible(f"the plan could not be solved: {sol.message}")
+    u = sol.units
     k_n, t_n = inp.add_allowed.shape
-    add = _value(sol, "add") * sol.units.chips
-    fleet = np.zeros((k_n, t_n))
-    for k in range(k_n):
-        for t in range(t_n):
-            cols, _ = fleet_terms(inp, sol.variables["add"], k, t)
-            fleet[k, t] = sol.x[cols].sum() * sol.units.chips
-    train = _value(sol, "train") * sol.units.flop
-    tokens = _value(sol, "tokens") * sol.units.tokens
-    spend = _value(sol, "spend") * sol.units.usd
-    train_h = _value(sol, "train_h")
-    serve_h = _value(sol, "serve_h")
-    short_train = _value(sol, "short_train") * sol.units.flop
-    short_tokens = _value(sol, "short_tokens") * sol.units.tokens
-    gap = float(sol.x[sol.variables["commit_gap"]]) * sol.units.usd if "commit_gap" in sol.variables else 0.0
+    add = sol.value("add") * u.chips
+    fleet = in_service_chips(inp, sol.value("add")) * u.chips
+    train = sol.value("train") * u.flop
+    tokens = sol.value("tokens") * u.tokens
+    spend = sol.value("spend") * u.usd
+    chip_hours = u.chips * inp.hours_per_period
+    train_h = sol.value("train_h") * chip_hours  # [w, k, t] chip-hours
+    serve_h = sol.value("serve_h") * chip_hours
+    short_train = sol.value("short_train") * u.flop
+    short_tokens = sol.value("short_tokens") * u.tokens
+    gap = float(sol.value("commit_gap")) * u.usd if "commit_gap" in sol.variables else 0.0
+    _check_met(scenario, inp, sol, spend, gap, short_train, short_tokens)
+
+    pue = scenario.power.pue
+    energy_price = scenario.power.electricity_usd_per_kwh * pue * inp.hours_per_period / 1000.0
+    rent = fleet * inp.rent_usd_per_chip_period[:, None]
+    capex = add * inp.capex_usd_per_chip[:, None]
+    energy = fleet * (inp.energy_paid * inp.watts_per_chip)[:, None] * energy_price
+    power = fleet * inp.watts_per_chip[:, None] * pue
+    built_w = sol.value("build") * u.watts
+    facilities = built_w * scenario.power.capex_usd_per_w
+
+    periods = pd.Index(inp.periods, name="period")
+    options = list(inp.labels)
+    fleet_frame = pd.DataFrame(
+        {
+            "chips_added": add.T.ravel(),
+            "chips_in_service": fleet.T.ravel(),
+            "training_chip_hours": train_h.sum(axis=0).T.ravel(),
+            "serving_chip_hours": serve_h.sum(axis=0).T.ravel(),
+            "rent_usd": rent.T.ravel(),
+            "capex_usd": capex.T.ravel(),
+            "energy_usd": energy.T.ravel(),
+            "spend_usd": (rent + capex + energy).T.ravel(),
+            "power_w": power.T.ravel(),
+        },
+        index=pd.MultiIndex.from_product([inp.periods, options], names=["period", "option"]),
+    )
+
+    seconds = inp.hours_per_period * 3600.0
+    train_labels, serve_labels = workload_labels(scenario)
+    training = _training_frame(scenario, inp, train, short_train, train_h, train_labels, seconds)
+    serving = pd.DataFrame(
+        {
+            "tokens_demanded": inp.token_demand.T.ravel(),
+            "tokens_served": tokens.T.ravel(),
+            "shortfall_tokens": short_tokens.T.ravel(),
+            "chip_hours": serve_h.sum(axis=1).T.ravel(),
+        },
+        index=pd.MultiIndex.from_product([inp.periods, serve_labels], names=["period", "workload"]),
+    )
+    binding = _binding(scenario, inp, sol, serve_labels)
+
+    hours_used = (sol.value("train_h").sum(axis=0) + sol.value("serve_h").sum(axis=0)).sum(axis=0)
+    served = tokens.sum(axis=0)
+    serve_share = np.divide(sol.value("serve_h").sum(axis=(0, 1)), hours_used, out=np.zeros(t_n), where=hours_used > 0)
+    usd_per_mtok = np.divide(spend * serve_share, served, out=np.full(t_n, np.nan), where=served > 0) * 1e6
+    period_frame = pd.DataFrame(
+        {
+            "year": [scenario.start_year + t // scenario.periods_per_year for t in range(t_n)],
+            "power_w": (fleet * inp.watts_per_chip[:, None]).sum(axis=0) * pue,
+            "power_cap_w": inp.power_available_w.astype(float),
+            "spend_usd": spend,
+            "rent_usd": rent.sum(axis=0),
+            "capex_usd": capex.sum(axis=0),
+            "energy_usd": energy.sum(axis=0),
+            "facilities_usd": facilities,
+            "facility_built_w": built_w,
+            "training_flop": train.sum(axis=0),
+            "training_flop_per_s": train.sum(axis=0) / seconds,
+            "training_shortfall_flop": short_train.sum(axis=0),
+            "tokens_served": served,
+            "tokens_demanded": inp.token_demand.sum(axis=0),
+            "token_shortfall": short_tokens.sum(axis=0),
+            "usd_per_million_tokens": usd_per_mtok,
+            "limited_by": _limited_by(binding, inp.periods),
+        },
+        index=periods,
+    )
+    totals = PlanTotals(
+        spend_usd=float(spend.sum()),
+        training_flop=float(train.sum()),
+        tokens_served=float(tokens.sum()),
+        peak_power_w=float(period_frame["power_w"].max()),
+    )
+    announced = [
+        f"{inp.labels[k]} is an announced chip: its figures are projections"
+        for k in range(k_n)
+        if inp.announced[k] and fleet[k].sum() > 0
+    ]
+    return PlanResult(
+        scenario=scenario,
+        inputs=inp,
+        fleet=fleet_frame,
+        periods=period_frame,
+        training=training,
+        serving=serving,
+        binding=binding,
+        rates=_rates_frame(inp),
+        totals=totals,
+        warnings=tuple(dict.fromkeys([*scenario_warnings(scenario), *announced, *inp.notes])),
+    )
+
+
+def _check_met(
+    scenario: Scenario,
+    inp: FleetInputs,
+    sol: Solution,
+    spend: np.ndarray,
+    gap: float,
+    short_train: np.ndarray,
+    short_tokens: np.ndarray,
+) -> None:
+    """An unmet commitment, or unmet demand when minimising cost, is infeasible: say which limit binds."""
     if gap > 1e-6 * max(scenario.money.commitment_usd, 1.0):
         possible = float(spend.sum())
         raise Infeasible(
@@ -73,179 +322,121 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     short_train_t = short_train.sum(axis=0) > 1e-6 * np.maximum(inp.train_demand_flop.sum(axis=0), 1.0)
     short_tokens_t = short_tokens.sum(axis=0) > 1e-6 * np.maximum(inp.token_demand.sum(axis=0), 1.0)
     if scenario.objective == "min_cost" and (short_train_t.any() or short_tokens_t.any()):
-        years = sorted({inp.periods[t] for t in range(t_n) if short_train_t[t] or short_tokens_t[t]})
+        years = sorted({inp.periods[t] for t in range(len(inp.periods)) if short_train_t[t] or short_tokens_t[t]})
         limits = [
-            group
-            for group in ("power", "supply", "budget-year", "budget-total")
-            if any(abs(d) > TINY for d in sol.duals.get(group, {}).values())
+            str(group)
+            for group in (Constraint.POWER, Constraint.SUPPLY, Constraint.BUDGET_YEAR, Constraint.BUDGET_TOTAL)
+            if group in sol.rows and (np.abs(sol.rows[group].dual) > TINY).any()
         ]
         raise Infeasible(
             f"demand cannot be met in {', '.join(years)}: binding {', '.join(limits) or 'constraints'} "
             "(add power, supply or budget, or lower the workloads)"
         )
 
-    power_w = (fleet * inp.watts_per_chip[:, None]).sum(axis=0) * scenario.power.pue
-    hours_used = train_h.sum(axis=0) + serve_h.sum(axis=0)  # [k, t]
-    serve_share = np.divide(
-        serve_h.sum(axis=(0, 1)), hours_used.sum(axis=0), out=np.zeros(t_n), where=hours_used.sum(axis=0) > 0
-    )
-    energy = scenario.power.electricity_usd_per_kwh * scenario.power.pue * inp.hours_per_period / 1000.0
-    periods = []
-    for t in range(t_n):
-        rent = float((fleet[:, t] * inp.rent_usd_per_chip_period).sum())
-        capex = float((add[:, t] * inp.capex_usd_per_chip).sum())
-        energy_usd = float((fleet[:, t] * inp.energy_paid * inp.watts_per_chip).sum() * energy)
-        facility = float(sol.x[sol.variables["build"][t]] * sol.units.watts * scenario.power.capex_usd_per_w)
-        tok = float(tokens[:, t].sum())
-        train_rate = train[:, t].sum() / (inp.hours_per_period * 3600.0)  # FLOP/s delivered on average
-        runs = []
-        for w, job in enumerate(scenario.training):
-            size = inp.train_demand_flop[w, t]
-            rate = train[w, t] / (inp.hours_per_period * 3600.0)
-            runs.append(
-                {
-                    "model": job.model,
-                    "frontier_run_flop": float(size),
-                    "training_flop": float(train[w, t]),
-                    "runs_equivalent": float(train[w, t] / size) if size else 0.0,
-                    "frontier_run_days": float(size / rate / 86400.0) if rate > 0 else None,
-                    "largest_run_flop_in_run_days": float(rate * job.run_days * 86400.0),
-                }
-            )
-        periods.append(
-            {
-                "period": inp.periods[t],
-                "chips": {inp.labels[k]: float(fleet[k, t]) for k in range(k_n)},
-                "chips_added": {inp.labels[k]: float(add[k, t]) for k in range(k_n)},
-                "power_w": float(power_w[t]),
-                "power_cap_w": float(inp.power_available_w[t]),
-                "spend_usd": float(spend[t]),
-                "spend_breakdown_usd": {
-                    "cloud_rent": rent,
-                    "chips_capex": capex,
-                    "energy": energy_usd,
-                    "facilities": facility,
-                },
-                "training_flop": float(train[:, t].sum()),
-                "training_flop_per_s": float(train_rate),
-                "training_runs": runs,
-                "tokens_served": tok,
-                "tokens_demanded": float(inp.token_demand[:, t].sum()),
-                "usd_per_million_tokens": float(spend[t] * serve_share[t] / tok * 1e6) if tok > 0 else None,
-            }
-        )
-    binding = _binding(scenario, inp, sol)
-    totals = {
-        "spend_usd": float(spend.sum()),
-        "training_flop": float(train.sum()),
-        "tokens_served": float(tokens.sum()),
-        "peak_power_w": float(power_w.max()),
-        "chip_years": {inp.labels[k]: float(fleet[k].sum() / scenario.periods_per_year) for k in range(k_n)},
-    }
-    warnings = [
-        f"{inp.labels[k]} is an announced chip: its figures are projections"
-        for k in range(k_n)
-        if inp.announced[k] and fleet[k].sum() > 0
-    ]
-    return PlanResult(
-        scenario, inp, periods, binding, _headline(scenario, inp, periods, totals, binding), totals, warnings
+
+def _training_frame(
+    scenario: Scenario,
+    inp: FleetInputs,
+    train: np.ndarray,
+    short: np.ndarray,
+    train_h: np.ndarray,
+    labels: list[str],
+    seconds: float,
+) -> pd.DataFrame:
+    size = inp.train_demand_flop  # [w, t]
+    rate = train / seconds  # FLOP/s delivered on average
+    run_days = np.array([job.run_days for job in scenario.training]).reshape(-1, 1)
+    return pd.DataFrame(
+        {
+            "frontier_run_flop": size.T.ravel(),
+            "training_flop": train.T.ravel(),
+            "shortfall_flop": short.T.ravel(),
+            "chip_hours": train_h.sum(axis=1).T.ravel(),
+            "runs_equivalent": np.divide(train, size, out=np.zeros_like(train), where=size > 0).T.ravel(),
+            "frontier_run_days": (
+                np.divide(size, rate, out=np.full_like(train, np.nan), where=rate > 0) / 86400.0
+            ).T.ravel(),
+            "largest_run_flop_in_run_days": (rate * run_days * 86400.0).T.ravel(),
+        },
+        index=pd.MultiIndex.from_product([inp.periods, labels], names=["period", "workload"]),
     )
 
 
-def _shadow_scale(group: str, units: Any) -> tuple[float, str]:
+def _rates_frame(inp: FleetInputs) -> pd.DataFrame:
+    nan = float("nan")
+    return pd.DataFrame(
+        {
+            "chip": [r.chip for r in inp.rates],
+            "flop_per_chip_hour": [nan if r.flop_per_chip_hour is None else r.flop_per_chip_hour for r in inp.rates],
+            "tokens_per_chip_hour": [
+                nan if r.tokens_per_chip_hour is None else r.tokens_per_chip_hour for r in inp.rates
+            ],
+            "mfu": [nan if r.mfu is None else r.mfu for r in inp.rates],
+            "goodput": [nan if r.goodput is None else r.goodput for r in inp.rates],
+        },
+        index=pd.MultiIndex.from_arrays(
+            [[r.workload for r in inp.rates], [r.option for r in inp.rates]], names=["workload", "option"]
+        ),
+    )
+
+
+def _shadow_scale(group: Constraint, units: Units) -> tuple[float, str]:
     """Factor from a dual (objective units.usd per rhs unit) to $B per the reported unit, and that unit."""
     usd_billion = units.usd / 1e9
     return {
-        "power": (usd_billion * 1e9 / units.watts, "per GW"),  # rhs in units.watts
-        "supply": (usd_billion * 1e4 / units.chips, "per 10k chips"),  # rhs in units.chips
-        "budget-total": (1.0, "per $1B"),  # rhs in units.usd, like the objective
-        "budget-year": (1.0, "per $1B"),
-        "commitment": (1.0, "per $1B"),
-        "inference-demand": (usd_billion * 1e12 / units.tokens, "per 1e12 tokens"),  # rhs in units.tokens
+        Constraint.POWER: (usd_billion * 1e9 / units.watts, "per GW"),  # rhs in units.watts
+        Constraint.SUPPLY: (usd_billion * 1e4 / units.chips, "per 10k chips"),  # rhs in units.chips
+        Constraint.BUDGET_TOTAL: (1.0, "per $1B"),  # rhs in units.usd, like the objective
+        Constraint.BUDGET_YEAR: (1.0, "per $1B"),
+        Constraint.COMMITMENT: (1.0, "per $1B"),
+        Constraint.INFERENCE_DEMAND: (usd_billion * 1e12 / units.tokens, "per 1e12 tokens"),  # rhs in units.tokens
     }[group]
 
 
-def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution) -> list[dict[str, Any]]:
-    """Constraints at their limit with a nonzero shadow price: what one more unit of the limit is worth.
+def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: list[str]) -> pd.DataFrame:
+    """Constraints at their limit with a nonzero shadow price: what one more unit of the limit is worth; then
+    limits reached whose price the solver puts elsewhere (NaN).
 
     Duals are d(objective)/d(limit) with the objective in units.usd; the LP minimises (minus value, or cost), so
     the worth of relaxing a limit is minus the dual: value gained (max_value) or cost saved (min_cost), in $B.
     """
     what = "value" if scenario.objective == "max_value" else "cost saved"
-    out: list[dict[str, Any]] = []
-    for group in ("power", "supply", "budget-total", "budget-year", "commitment", "inference-demand"):
+    rows: list[tuple[str, str, str, float, str]] = []
+
+    def where(group: Constraint, label: np.ndarray) -> tuple[str, str]:
+        if group is Constraint.SUPPLY:
+            return inp.periods[int(label[1])], inp.labels[int(label[0])]
+        if group is Constraint.INFERENCE_DEMAND:
+            return inp.periods[int(label[1])], serve_labels[int(label[0])]
+        return (inp.periods[int(label[-1])] if label.size else "total"), ""
+
+    for group in PRICED_GROUPS:
+        if group not in sol.rows:
+            continue
         factor, per = _shadow_scale(group, sol.units)
-        for label, dual in sol.duals.get(group, {}).items():
-            if abs(dual) <= TINY or abs(dual) >= PENALTY / 10:
-                continue  # zero, or priced only by an elastic penalty (degenerate: e.g. budget == commitment)
-            if group == "supply":
-                where = f"{inp.labels[label[0]]} {inp.periods[label[1]]}"
-            else:
-                where = inp.periods[label[-1]] if label else "total"
-            out.append(
-                {
-                    "constraint": group,
-                    "where": where,
-                    "shadow_price_usd_billion": -dual * factor,
-                    "unit": f"$B of {what} {per}",
-                }
-            )
-    listed = {(b["constraint"], b["where"]) for b in out}
-    for group in ("power", "budget-year", "budget-total"):
-        for label, slack in sol.slack.get(group, {}).items():
-            where = inp.periods[label[-1]] if label else "total"
-            if abs(slack) <= 1e-6 and (group, where) not in listed:
-                out.append(
-                    {
-                        "constraint": group,
-                        "where": where,
-                        "shadow_price_usd_billion": None,
-                        "unit": "at its limit; not priced separately (the commitment pins total spend)",
-                    }
-                )
-    return sorted(out, key=lambda b: -abs(b["shadow_price_usd_billion"] or 0.0))
+        values = sol.rows[group]
+        # zero, or priced only by an elastic penalty (degenerate: e.g. budget == commitment)
+        priced = (np.abs(values.dual) > TINY) & (np.abs(values.dual) < PENALTY / 10)
+        for i in np.nonzero(priced)[0]:
+            period, about = where(group, values.labels[i])
+            rows.append((group.value, period, about, float(-values.dual[i] * factor), f"$B of {what} {per}"))
+    listed = {(r[0], r[1], r[2]) for r in rows}
+    for group in AT_LIMIT_GROUPS:
+        if group not in sol.rows:
+            continue
+        _, per = _shadow_scale(group, sol.units)
+        values = sol.rows[group]
+        for i in np.nonzero(np.abs(values.slack) <= 1e-6)[0]:
+            period, about = where(group, values.labels[i])
+            if (group.value, period, about) not in listed:
+                rows.append((group.value, period, about, float("nan"), f"$B of {what} {per}"))
+    frame = pd.DataFrame(rows, columns=["constraint", "period", "about", "shadow_price_usd_billion", "unit"])
+    order = np.argsort(-np.nan_to_num(frame["shadow_price_usd_billion"].abs().to_numpy(), nan=0.0), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
-def _headline(
-    scenario: Scenario,
-    inp: FleetInputs,
-    periods: list[dict[str, Any]],
-    totals: dict[str, Any],
-    binding: list[dict[str, Any]],
-) -> list[str]:
-    lines = [
-        f"Total spend ${totals['spend_usd'] / 1e9:,.1f}B over {scenario.years} years "
-        f"({scenario.start_year}-{scenario.start_year + scenario.years - 1}); peak draw "
-        f"{totals['peak_power_w'] / 1e9:,.2f} GW."
-    ]
-    chip_years = ", ".join(f"{label}: {cy / 1e6:,.2f}M" for label, cy in totals["chip_years"].items() if cy > 0.5)
-    lines.append(f"Chip-years bought: {chip_years}.")
-    for p in periods:
-        for run in p["training_runs"]:
-            if run["training_flop"] > 0:
-                days = run["frontier_run_days"]
-                lines.append(
-                    f"{p['period']}: training compute {run['training_flop']:.2e} FLOP = {run['runs_equivalent']:.1f} "
-                    f"frontier runs of {run['frontier_run_flop']:.1e} FLOP"
-                    + (f" ({days:,.0f} days each on the whole training fleet)" if days else "")
-                    + f"; largest run in the allowed time: {run['largest_run_flop_in_run_days']:.1e} FLOP."
-                )
-                break
-    served = totals["tokens_served"]
-    lines.append(f"Tokens served: {served:.2e} output tokens in all.")
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for b in binding:
-        groups.setdefault(b["constraint"], []).append(b)
-    for group, items in groups.items():
-        where = ", ".join(sorted({b["where"] for b in items}))
-        priced = [b for b in items if b["shadow_price_usd_billion"] is not None]
-        price = (
-            (
-                f"; highest shadow price {priced[0]['shadow_price_usd_billion']:,.3g} {priced[0]['unit']} "
-                f"({priced[0]['where']})"
-            )
-            if priced
-            else ""
-        )
-        lines.append(f"Binding: {group} in {where}{price}.")
-    return lines
+def _limited_by(binding: pd.DataFrame, periods: list[str]) -> list[str]:
+    """Per period, the binding constraint with the highest shadow price (else the first at its limit)."""
+    first = binding.drop_duplicates("period")  # binding is sorted: highest price first, unpriced after
+    found = dict(zip(first["period"], first["constraint"], strict=True))
+    return [str(found.get(p, NO_LIMIT)) for p in periods]

@@ -1,19 +1,55 @@
-"""A fleet scenario: one YAML file, validated (unknown keys and wrong units are errors with the field path).
+"""A fleet scenario: one YAML file, validated at load. Errors name the field (``file: field.path: problem``);
+redundancies the plan can live with are warnings that the plan carries (:func:`scenario_warnings`).
 
-Quantities may carry units ("5 GW", "$100B", "2.8 USD/h", "1e12"); a dotted override (``a.b=value``) replaces any field.
+Quantities may carry units ("5 GW", "$100B", "2.8 USD/h", "1e12"). A dotted override (``a.b=value``) replaces
+any field; a single value for a per-year list (``power.available_w=5 GW``) means every year.
+
+Rules, beyond the types and units:
+
+- every number is finite; power, money, prices, supplies, demands and values are >= 0; prices, lengths,
+  cluster sizes, run days and growth factors are > 0; ``tpot_ms`` is > 0 (null means no latency target);
+  numbers have generous upper bounds (a petawatt, $1e16, 1e12 chips a year, ...) so that a typo is an error
+  naming the field, not an overflow in the LP;
+- per-year lists (``power.available_w``, ``money.budget_per_year_usd``, ``values`` of a demand) have at least
+  ``years`` entries (error); entries beyond ``years`` are ignored (warning);
+- a chip's ``lifetime_years`` is at least one period (1 / ``periods_per_year`` years), else the chip would
+  vanish (error); a lifetime that is not a whole number of periods is rounded to the nearest (warning);
+- a chip option's window ``first_year``-``last_year`` may start before or end after the scenario's years (it
+  is clipped); one that lies entirely outside them is a warning, not an error: shortening ``years`` by an
+  override legitimately leaves later chips out, and the plan is still sound;
+- money: a commitment above the total budget or above the sum of the yearly budgets cannot be met (error);
+  a total budget above the sum of the yearly budgets never binds (warning);
+- something to plan: some workload demand is nonzero; with ``max_value`` some workload has a value; some
+  power is available or buildable; some chip option can be added in some year (errors);
+- a workload's ``chips`` list names at least one of the scenario's chip options (error); names that are not
+  options are ignored (warning).
+
+Chip and model ids are checked against the catalog when the plan is priced (``fleet.inputs.check_ids``).
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from computeplan.errors import ScenarioError
 from computeplan.files import load_yaml, parse_yaml_text
-from computeplan.units import Dimension, parse_quantity
+from computeplan.units import Dimension, format_quantity, parse_quantity
 
 
 def _q(dim: Dimension) -> Any:
@@ -25,17 +61,35 @@ def _q(dim: Dimension) -> Any:
     return BeforeValidator(parse)
 
 
-Watts = Annotated[float, _q(Dimension.WATTS), Field(ge=0)]
-Usd = Annotated[float, _q(Dimension.USD), Field(ge=0)]
-UsdPerHour = Annotated[float, _q(Dimension.USD_PER_HOUR), Field(gt=0)]
-UsdPerWatt = Annotated[float, _q(Dimension.USD_PER_W), Field(ge=0)]
-UsdPerKwh = Annotated[float, _q(Dimension.USD_PER_KWH), Field(ge=0)]
+# Upper bounds far beyond any real fleet, so that a typo (an extra exponent digit) is an error naming the field
+# rather than an overflow in the LP: a petawatt, ten quadrillion dollars, a trillion chips a year.
+MAX_WATTS = 1e15
+MAX_USD = 1e16
+MAX_CHIPS_PER_YEAR = 1e12
+MAX_DEMAND = 1e45  # FLOP of a run, or tokens a day
+MAX_GROWTH = 100.0  # a demand's factor per year
+
+Watts = Annotated[float, _q(Dimension.WATTS), Field(ge=0, le=MAX_WATTS)]
+Usd = Annotated[float, _q(Dimension.USD), Field(ge=0, le=MAX_USD)]
+UsdPerHour = Annotated[float, _q(Dimension.USD_PER_HOUR), Field(gt=0, le=1e6)]
+UsdPerWatt = Annotated[float, _q(Dimension.USD_PER_W), Field(ge=0, le=1e4)]
+UsdPerKwh = Annotated[float, _q(Dimension.USD_PER_KWH), Field(ge=0, le=1e3)]
 Count = Annotated[float, _q(Dimension.COUNT), Field(ge=0)]
+Demand = Annotated[float, _q(Dimension.COUNT), Field(ge=0, le=MAX_DEMAND)]
 Ratio = Annotated[float, Field(ge=0)]
+
+# Per-year lists: a single value given by an override means "every year".
+PER_YEAR_FIELDS = frozenset({"available_w", "budget_per_year_usd", "values"})
+REL_TOL = 1e-9  # money comparisons: sums of yearly budgets are not exact in floating point
+# Bounds on integers, so that a typo (an extra digit, 10**400) is an error rather than an overflow downstream.
+YEAR_MIN, YEAR_MAX = 1900, 2200
+MAX_YEARS = 40
+MAX_CHIPS = 10_000_000  # in one training cluster
+MAX_TOKENS_PER_SEQUENCE = 100_000_000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class Source(_Strict):
@@ -48,16 +102,22 @@ class Source(_Strict):
 class ChipOption(_Strict):
     """One way to get chips of one kind: rent (cloud) or buy, in a window, with a supply cap per year."""
 
-    chip: str = Field(description="catalog chip id")
+    chip: str = Field(min_length=1, description="catalog chip id")
     mode: Literal["rent", "buy"] = "rent"
-    first_year: int
-    last_year: int
-    supply_per_year: Count = Field(description="most chips that can be added in one year")
-    lifetime_years: float = Field(default=5, gt=0, description="years a chip stays in service (or the rental term)")
+    first_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    last_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    supply_per_year: Count = Field(le=MAX_CHIPS_PER_YEAR, description="most chips that can be added in one year")
+    lifetime_years: float = Field(
+        default=5, gt=0, le=100, description="years a chip stays in service (or the rental term)"
+    )
     price_usd_per_hour: UsdPerHour | None = Field(default=None, description="rent; default: the catalog price")
     committed_discount: Ratio = Field(default=0.0, le=0.95, description="discount on the rental price")
-    capex_usd: Usd | None = Field(default=None, description="buy: price per chip incl. server and network share")
-    training_cluster_chips: int = Field(default=16384, gt=0, description="cluster size used to price training")
+    capex_usd: Usd | None = Field(
+        default=None, le=1e9, description="buy: price per chip incl. server and network share"
+    )
+    training_cluster_chips: int = Field(
+        default=16384, gt=0, le=MAX_CHIPS, description="cluster size used to price training"
+    )
     about: Source = Source()
 
     @model_validator(mode="after")
@@ -72,46 +132,66 @@ class ChipOption(_Strict):
 class Growth(_Strict):
     """A quantity per year: ``first`` in the start year, multiplied by ``growth`` each year, or explicit ``values``."""
 
-    first: Count | None = None
-    growth: float = Field(default=1.0, gt=0)
-    values: list[float] | None = None
+    first: Demand | None = None
+    growth: float = Field(default=1.0, gt=0, le=MAX_GROWTH)
+    values: list[Demand] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Growth:
+        if self.values is None and self.first is None:
+            raise ValueError("give 'first' (with 'growth') or 'values'")
+        if self.values is not None and self.first is not None:
+            raise ValueError("give 'first' (with 'growth') or 'values', not both")
+        return self
 
     def series(self, years: int) -> list[float]:
+        """The first ``years`` values (the scenario checks that there are that many)."""
         if self.values is not None:
             if len(self.values) < years:
                 raise ValueError(f"values has {len(self.values)} entries for {years} years")
             return [float(v) for v in self.values[:years]]
-        if self.first is None:
-            raise ValueError("give 'first' (with 'growth') or 'values'")
-        return [self.first * self.growth**t for t in range(years)]
+        first = self.first or 0.0
+        try:
+            return [first * self.growth**t for t in range(years)]
+        except OverflowError:
+            raise ValueError(f"grows beyond the float range (about 1.8e308) within {years} years") from None
 
 
 class TrainingWorkload(_Strict):
-    model: str = Field(description="catalog model whose architecture sets the achievable MFU on each chip")
+    model: str = Field(min_length=1, description="catalog model whose architecture sets the achievable MFU")
     run_flop: Growth = Field(description="FLOP of the year's frontier run")
-    value_usd_per_flop: float = Field(default=3e-18, ge=0, description="weight of training compute in the objective")
-    run_days: float = Field(default=100, gt=0, description="wall-clock length a frontier run may take")
+    value_usd_per_flop: float = Field(
+        default=3e-18, ge=0, le=1.0, description="weight of training compute in the objective"
+    )
+    run_days: float = Field(default=100, gt=0, le=36525, description="wall-clock length a frontier run may take")
     chips: list[str] | None = Field(default=None, description="chip ids allowed; default all")
-    seq_len: int = 8192
-    global_batch_tokens: Count = 16e6
+    seq_len: int = Field(default=8192, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
+    global_batch_tokens: Count = Field(default=16e6, gt=0, le=1e12)
     about: Source = Source()
 
 
 class InferenceWorkload(_Strict):
-    model: str
+    model: str = Field(min_length=1)
     tokens_per_day: Growth = Field(description="output tokens demanded per day")
-    input_len: int = 2048
-    output_len: int = 256
-    tpot_ms: float | None = 50.0
-    value_usd_per_million_tokens: float = Field(default=3.0, ge=0)
+    input_len: int = Field(default=2048, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
+    output_len: int = Field(default=256, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
+    tpot_ms: float | None = Field(default=50.0, le=1e6, description="time per output token target [ms]; null: none")
+    value_usd_per_million_tokens: float = Field(default=3.0, ge=0, le=1e6)
     chips: list[str] | None = None
     about: Source = Source()
+
+    @field_validator("tpot_ms")
+    @classmethod
+    def _positive_tpot(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"must be > 0 ms, got {value:g} (null means no latency target)")
+        return value
 
 
 class PowerSpec(_Strict):
     available_w: list[Watts] = Field(description="facility power available to the fleet each year [W]")
     buildable_w_per_year: Watts = 0.0
-    build_lead_years: int = Field(default=2, ge=0)
+    build_lead_years: int = Field(default=2, ge=0, le=MAX_YEARS)
     capex_usd_per_w: UsdPerWatt = 0.0
     pue: float = Field(default=1.15, ge=1.0, le=3.0)
     electricity_usd_per_kwh: UsdPerKwh = 0.08
@@ -126,11 +206,20 @@ class MoneySpec(_Strict):
     about: Source = Source()
 
 
+def _problem(path: str, problem: str) -> PydanticCustomError:
+    """A cross-field error at ``path`` (pydantic would place it at the scenario's root)."""
+    return PydanticCustomError("scenario_field", "{path}: {problem}", {"path": path, "problem": problem})
+
+
+def _usd(value: float) -> str:
+    return format_quantity(value, Dimension.USD)
+
+
 class Scenario(_Strict):
-    name: str
+    name: str = Field(min_length=1)
     description: str = ""
-    start_year: int
-    years: int = Field(gt=0, le=40)
+    start_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
+    years: int = Field(gt=0, le=MAX_YEARS)
     periods_per_year: Literal[1, 4] = 1
     objective: Literal["max_value", "min_cost"] = "max_value"
     chips: list[ChipOption] = Field(min_length=1)
@@ -140,31 +229,209 @@ class Scenario(_Strict):
     money: MoneySpec = MoneySpec()
     availability: float = Field(default=0.95, gt=0, le=1, description="fraction of chip time that can be used")
 
+    _overrides: tuple[tuple[str, str], ...] = PrivateAttr(default=())
+
+    @property
+    def overrides(self) -> tuple[tuple[str, str], ...]:
+        """The dotted-path overrides applied to the file, in order: ``(("money.discount_rate", "0.12"),)``."""
+        return self._overrides
+
+    @property
+    def end_year(self) -> int:
+        return self.start_year + self.years - 1
+
+    def workloads(self) -> list[tuple[str, TrainingWorkload | InferenceWorkload]]:
+        """Every workload with its field path (``training.0``, ``inference.1``)."""
+        return [
+            *((f"training.{i}", w) for i, w in enumerate(self.training)),
+            *((f"inference.{i}", w) for i, w in enumerate(self.inference)),
+        ]
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        if len(self.power.available_w) < self.years:
-            raise ValueError(f"power.available_w has {len(self.power.available_w)} entries for {self.years} years")
-        if self.money.budget_per_year_usd is not None and len(self.money.budget_per_year_usd) < self.years:
-            raise ValueError("money.budget_per_year_usd needs one entry per year")
         if not self.training and not self.inference:
-            raise ValueError("give at least one training or inference workload")
+            raise _problem("training", "give at least one training or inference workload")
+        self._check_lengths()
+        self._check_demand_series()
+        self._check_lifetimes()
+        self._check_money()
+        self._check_workload_chips()
+        self._check_something_to_plan()
         return self
 
+    def _check_lengths(self) -> None:
+        lists: list[tuple[str, list[float] | None]] = [
+            ("power.available_w", self.power.available_w),
+            ("money.budget_per_year_usd", self.money.budget_per_year_usd),
+            *((f"training.{i}.run_flop.values", w.run_flop.values) for i, w in enumerate(self.training)),
+            *((f"inference.{i}.tokens_per_day.values", w.tokens_per_day.values) for i, w in enumerate(self.inference)),
+        ]
+        for path, values in lists:
+            if values is not None and len(values) < self.years:
+                raise _problem(
+                    path,
+                    f"has {len(values)} entries for {self.years} years ({self.start_year}-{self.end_year}); "
+                    "give one per year, or one value for every year",
+                )
 
-def _set_path(data: dict[str, Any], path: str, raw: str) -> None:
-    parts = path.split(".")
-    node: Any = data
-    for i, part in enumerate(parts[:-1]):
-        key: Any = int(part) if part.isdigit() else part
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            raise ScenarioError(f"override {path}: no field '{'.'.join(parts[: i + 1])}' in the scenario") from None
-    value: Any = parse_yaml_text(raw, where=f"override {path}", error=ScenarioError)
-    last: Any = int(parts[-1]) if parts[-1].isdigit() else parts[-1]
-    if isinstance(node, list) and isinstance(last, int) and last >= len(node):
-        raise ScenarioError(f"override {path}: index {last} is out of range")
-    node[last] = value
+    def _check_demand_series(self) -> None:
+        for path, growth in self._demands():
+            try:
+                values = growth.series(self.years)
+            except ValueError as exc:
+                raise _problem(path, str(exc)) from None
+            if not all(math.isfinite(v) for v in values):
+                raise _problem(path, f"grows beyond the float range (about 1.8e308) within {self.years} years")
+
+    def _demands(self) -> list[tuple[str, Growth]]:
+        return [
+            *((f"training.{i}.run_flop", w.run_flop) for i, w in enumerate(self.training)),
+            *((f"inference.{i}.tokens_per_day", w.tokens_per_day) for i, w in enumerate(self.inference)),
+        ]
+
+    def _check_lifetimes(self) -> None:
+        period = 1.0 / self.periods_per_year
+        for i, option in enumerate(self.chips):
+            if option.lifetime_years < period * (1 - REL_TOL):
+                raise _problem(
+                    f"chips.{i}.lifetime_years",
+                    f"{option.lifetime_years:g} years is shorter than one period; the minimum is "
+                    f"{period:g} year{'' if period == 1 else 's'} with periods_per_year {self.periods_per_year} "
+                    "(a shorter-lived chip would never be in service)",
+                )
+
+    def _check_money(self) -> None:
+        money = self.money
+        commitment = money.commitment_usd
+        if money.budget_total_usd is not None and commitment > money.budget_total_usd * (1 + REL_TOL):
+            raise _problem(
+                "money.commitment_usd",
+                f"{_usd(commitment)} is above money.budget_total_usd ({_usd(money.budget_total_usd)}): the "
+                "commitment can never be met (lower it or raise the budget)",
+            )
+        if money.budget_per_year_usd is not None:
+            yearly = math.fsum(money.budget_per_year_usd[: self.years])
+            if commitment > yearly * (1 + REL_TOL):
+                raise _problem(
+                    "money.commitment_usd",
+                    f"{_usd(commitment)} is above the sum of money.budget_per_year_usd over {self.years} "
+                    f"year{'' if self.years == 1 else 's'} "
+                    f"({_usd(yearly)}): the commitment can never be met (lower it or raise the yearly budgets)",
+                )
+
+    def _check_workload_chips(self) -> None:
+        options = sorted({o.chip for o in self.chips})
+        for path, wl in self.workloads():
+            if wl.chips is None:
+                continue
+            if not wl.chips:
+                raise _problem(f"{path}.chips", "an empty list allows no chip; leave it out (null) to allow every chip")
+            if not set(wl.chips) & set(options):
+                close = difflib.get_close_matches(wl.chips[0], options, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                named = f"{wl.chips[0]} is not" if len(wl.chips) == 1 else f"none of {', '.join(wl.chips)} is"
+                raise _problem(
+                    f"{path}.chips", f"{named} one of the scenario's chip options{hint}; options: {', '.join(options)}"
+                )
+
+    def _check_something_to_plan(self) -> None:
+        demands = self._demands()
+        if all(max(g.series(self.years)) <= 0 for _, g in demands):
+            raise _problem(
+                ", ".join(path for path, _ in demands),
+                f"nothing to plan: every workload's demand is 0 in every year ({self.start_year}-{self.end_year})",
+            )
+        if self.objective == "max_value":
+            values = [
+                *((f"training.{i}.value_usd_per_flop", w.value_usd_per_flop) for i, w in enumerate(self.training)),
+                *(
+                    (f"inference.{i}.value_usd_per_million_tokens", w.value_usd_per_million_tokens)
+                    for i, w in enumerate(self.inference)
+                ),
+            ]
+            if all(v <= 0 for _, v in values):
+                raise _problem(
+                    ", ".join(path for path, _ in values),
+                    "nothing to maximise: every workload's value is 0 (give a value, or use objective min_cost)",
+                )
+        power = self.power
+        buildable = power.buildable_w_per_year > 0 and power.build_lead_years < self.years
+        if max(power.available_w[: self.years]) <= 0 and not buildable:
+            raise _problem(
+                "power.available_w",
+                "is 0 in every year and no power can be built in time (power.buildable_w_per_year, "
+                "power.build_lead_years): no chip can run",
+            )
+        usable = [
+            o
+            for o in self.chips
+            if o.supply_per_year > 0 and o.first_year <= self.end_year and o.last_year >= self.start_year
+        ]
+        if not usable:
+            raise _problem(
+                "chips",
+                f"no chip option can be added in any year of {self.start_year}-{self.end_year}: each has a "
+                "supply_per_year of 0 or a first_year-last_year window outside those years",
+            )
+
+
+def lifetime_periods(lifetime_years: float, periods_per_year: int) -> int:
+    """Whole periods a chip stays in service: the lifetime rounded to the nearest period (halves up)."""
+    return max(1, math.floor(lifetime_years * periods_per_year + 0.5))
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """Redundancies in a valid scenario: parts that can never matter, or that are rounded (``path: problem``)."""
+    out: list[str] = []
+    sc, years = scenario, scenario.years
+    lists: list[tuple[str, list[float] | None]] = [
+        ("power.available_w", sc.power.available_w),
+        ("money.budget_per_year_usd", sc.money.budget_per_year_usd),
+        *((f"training.{i}.run_flop.values", w.run_flop.values) for i, w in enumerate(sc.training)),
+        *((f"inference.{i}.tokens_per_day.values", w.tokens_per_day.values) for i, w in enumerate(sc.inference)),
+    ]
+    for path, values in lists:
+        if values is not None and len(values) > years:
+            out.append(f"{path}: {len(values)} entries for {years} years; entries after {sc.end_year} are ignored")
+    money = sc.money
+    if money.budget_total_usd is not None and money.budget_per_year_usd is not None:
+        yearly = math.fsum(money.budget_per_year_usd[:years])
+        if money.budget_total_usd > yearly * (1 + REL_TOL):
+            out.append(
+                f"money.budget_total_usd: {_usd(money.budget_total_usd)} is above the sum of "
+                f"money.budget_per_year_usd ({_usd(yearly)}); the total never binds"
+            )
+    for i, option in enumerate(sc.chips):
+        if option.first_year > sc.end_year or option.last_year < sc.start_year:
+            out.append(
+                f"chips.{i}: {option.chip} can be added only in {option.first_year}-{option.last_year}, outside "
+                f"the scenario's years {sc.start_year}-{sc.end_year}; the plan never uses it"
+            )
+        periods = option.lifetime_years * sc.periods_per_year
+        whole = lifetime_periods(option.lifetime_years, sc.periods_per_year)
+        if abs(periods - whole) > 1e-9:
+            unit = "year" if sc.periods_per_year == 1 else "quarter"
+            out.append(
+                f"chips.{i}.lifetime_years: {option.lifetime_years:g} years is not a whole number of periods; "
+                f"the plan keeps each chip {whole} {unit}{'s' if whole > 1 else ''}"
+            )
+    options = {o.chip for o in sc.chips}
+    for path, wl in sc.workloads():
+        missing = [c for c in wl.chips or () if c not in options]
+        if missing:
+            out.append(f"{path}.chips: {', '.join(missing)} not among the scenario's chip options; ignored")
+    power = sc.power
+    if power.buildable_w_per_year > 0 and power.build_lead_years >= years:
+        out.append(
+            f"power.buildable_w_per_year: nothing built can be ready within {years} years "
+            f"(power.build_lead_years is {power.build_lead_years})"
+        )
+    if sc.objective == "max_value":
+        for path, wl in sc.workloads():
+            value = wl.value_usd_per_flop if isinstance(wl, TrainingWorkload) else wl.value_usd_per_million_tokens
+            if value <= 0:
+                out.append(f"{path}: its value is 0, so a max_value plan never runs it")
+    return out
 
 
 def load_scenario(path: str | Path, overrides: dict[str, str] | None = None) -> Scenario:
@@ -172,31 +439,134 @@ def load_scenario(path: str | Path, overrides: dict[str, str] | None = None) -> 
     data = load_yaml(path, what="scenario file", error=ScenarioError)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping of fields")
-    return _validated(data, overrides, str(path))
+    return _validated(data, dict(overrides or {}), str(path), previous=())
 
 
 def override_scenario(scenario: Scenario, overrides: dict[str, str]) -> Scenario:
-    """``scenario`` with dotted-path overrides applied and validated again."""
+    """``scenario`` with dotted-path overrides applied and validated again (earlier overrides are kept)."""
     if not overrides:
         return scenario
-    return _validated(scenario.model_dump(), overrides, f"scenario '{scenario.name}'")
+    return _validated(
+        scenario.model_dump(), dict(overrides), f"scenario '{scenario.name}'", previous=scenario.overrides
+    )
 
 
-def _validated(data: dict[str, Any], overrides: dict[str, str] | None, where: str) -> Scenario:
-    for key, value in (overrides or {}).items():
-        _set_path(data, key, value)
+def _validated(
+    data: dict[str, Any], overrides: dict[str, str], where: str, *, previous: tuple[tuple[str, str], ...]
+) -> Scenario:
+    _apply_overrides(data, overrides)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = _fields_at(err["loc"][:-1])
-            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"unknown field{hint}; allowed: {', '.join(allowed)}"
-        raise ScenarioError(f"{where}: {loc or '(scenario)'}: {msg}") from None
+        raise ScenarioError(f"{where}: {_describe(exc, overrides)}") from None
+    merged = dict(previous)
+    merged.update(overrides)
+    scenario._overrides = tuple(merged.items())
+    return scenario
+
+
+def _describe(exc: ValidationError, overrides: dict[str, str]) -> str:
+    """``field.path: problem`` for the first error, naming the override that set the field, if one did."""
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("value: ")
+    if err["type"] == "scenario_field":
+        ctx = err.get("ctx") or {}
+        loc, msg = str(ctx["path"]), str(ctx["problem"])
+    elif err["type"] == "extra_forbidden":
+        allowed = _fields_at(err["loc"][:-1])
+        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        msg = f"unknown field{hint}; allowed: {', '.join(allowed)}"
+    if err["type"] in ("less_than_equal", "less_than", "greater_than", "greater_than_equal"):
+        msg = re.sub(r"\b\d{7,}\b", lambda m: f"{float(m.group()):g}", msg)  # 1000000000000 -> 1e+12
+    paths = [p.strip() for p in loc.split(",")]
+    setters = [
+        f"{key}={value}"
+        for key, value in overrides.items()
+        if any(p == key or p.startswith(key + ".") or key.startswith(p + ".") for p in paths if p)
+        or ("." in key and key in msg)
+    ]
+    source = f" (from override {', '.join(setters)})" if setters else ""
+    return f"{loc or '(scenario)'}: {msg}{source}"
+
+
+def _apply_overrides(data: dict[str, Any], overrides: dict[str, str]) -> None:
+    """Set each dotted path of ``data`` (a scenario as plain YAML data) to its YAML value, in place.
+
+    A single value for a per-year list means every year (of the scenario's final ``years``); a single chip id
+    for a workload's ``chips`` means that one chip.
+    """
+    every_year: list[tuple[dict[str, Any], str, Any]] = []
+    for path, raw in overrides.items():
+        node, key = _locate(data, path)
+        value: Any = _parse_value(path, raw)
+        if isinstance(node, dict) and key in PER_YEAR_FIELDS and value is not None and not isinstance(value, list):
+            if isinstance(value, dict):
+                raise ScenarioError(f"override {path}: expected one value for every year or a list, got a mapping")
+            every_year.append((node, str(key), value))
+        elif isinstance(node, dict) and key == "chips" and "model" in node and isinstance(value, str):
+            value = [value]
+        if isinstance(node, dict) and key == "values" and node.get("first") is not None:
+            node.pop("first")  # an override switches a demand from first-and-growth to explicit values
+        elif isinstance(node, dict) and key == "first" and node.get("values") is not None:
+            node.pop("values")
+        node[key] = value
+    years = data.get("years")
+    for node, key, value in every_year:
+        if isinstance(years, int) and not isinstance(years, bool) and 0 < years <= MAX_YEARS:
+            count = years
+        else:  # an invalid 'years' is reported by validation; keep the list's length meanwhile
+            count = max(len(node.get(key) or []) if isinstance(node.get(key), list) else 0, 1)
+        node[key] = [value] * count
+
+
+def _parse_value(path: str, raw: str) -> Any:
+    try:
+        return parse_yaml_text(raw, where=f"override {path}", error=ScenarioError)
+    except ScenarioError as exc:
+        raise ScenarioError(
+            f"{exc}; expected a YAML value such as 0.12, 5 GW, [1 GW, 3 GW] or {{first: 5e26, growth: 3}}"
+        ) from None
+
+
+def _locate(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
+    """The container that holds ``path``'s last part, and that part (an index into a list, a key of a mapping).
+
+    A section the file leaves to its defaults (``money`` absent) is created on the way."""
+    parts = path.split(".")
+    if not path.strip() or any(not p.strip() for p in parts):
+        raise ScenarioError(
+            f"override {path!r}: expected a dotted field path such as power.available_w or chips.0.supply_per_year"
+        )
+    node: Any = data
+    loc: list[str | int] = []
+    for i, part in enumerate(parts):
+        parent = ".".join(parts[:i]) or "the scenario"
+        key: str | int
+        if isinstance(node, list):
+            span = f"{len(node)} entries (0-{len(node) - 1})" if node else "no entries"
+            if not part.isdigit():
+                raise ScenarioError(f"override {path}: {parent} is a list; give an index, it has {span}")
+            key = int(part)
+            if key >= len(node):
+                raise ScenarioError(f"override {path}: index {key} is out of range: {parent} has {span}")
+        elif isinstance(node, dict):
+            key = part
+            if i < len(parts) - 1 and node.get(key) is None:
+                allowed = _fields_at(tuple(loc))
+                if key not in allowed:
+                    close = difflib.get_close_matches(key, allowed, n=1)
+                    hint = f" (did you mean '{'.'.join([*parts[:i], close[0]])}'?)" if close else ""
+                    raise ScenarioError(f"override {path}: no field '{'.'.join(parts[: i + 1])}' in the scenario{hint}")
+                node[key] = {}
+        else:
+            raise ScenarioError(f"override {path}: {parent} is a single value; it has no field '{part}'")
+        if i == len(parts) - 1:
+            return node, key
+        loc.append(key)
+        node = node[key]
+    return data, parts[-1]  # not reached: the loop returns at the last part
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:

@@ -1,10 +1,17 @@
-"""The fleet plan as a self-contained HTML page (inline SVG charts, no external files) and as rich tables."""
+"""The fleet plan in words and tables: the headline answers, a self-contained HTML page (inline SVG charts, no
+external files) and rich tables for the terminal. All prose about a plan is built here, from the plan's tables."""
 
 from __future__ import annotations
 
 import html
-from typing import Any
+import math
+from collections.abc import Sequence
 
+import pandas as pd
+
+from computeplan.catalog.loader import Catalog
+from computeplan.fleet.lp import Constraint
+from computeplan.fleet.results import PlanResult
 from computeplan.report.svg import bar_chart
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#222}
@@ -12,91 +19,175 @@ h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}table{border
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}
 .headline li{margin:.3em 0}.warn{color:#a33}.chart{display:block;margin:12px 0}"""
 
-
-def _price(binding: dict[str, Any]) -> str:
-    value = binding["shadow_price_usd_billion"]
-    return "-" if value is None else f"{value:.3g}"
+SPEND_CATEGORIES = {"cloud_rent": "rent_usd", "chips_capex": "capex_usd", "energy": "energy_usd"}  # chart series
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def plan_title(result: PlanResult) -> str:
+    """The scenario's name, with the overrides applied to it: ``name (overrides: money.discount_rate=0.12)``."""
+    name = result.scenario.name
+    if not result.overrides:
+        return name
+    return f"{name} (overrides: {', '.join(f'{k}={v}' for k, v in result.overrides)})"
+
+
+def _where(row: pd.Series) -> str:
+    """Where a binding constraint binds, for a reader: the period, and the option for a supply cap."""
+    if row["constraint"] == Constraint.SUPPLY and row["about"]:
+        return f"{row['about']} {row['period']}"
+    return str(row["period"])
+
+
+def _unpriced_note(result: PlanResult) -> str:
+    if result.scenario.money.commitment_usd > 0:
+        return "at its limit; not priced separately (the commitment pins total spend)"
+    return "at its limit; not priced separately (another constraint carries the price)"
+
+
+def headline(result: PlanResult) -> list[str]:
+    """The plan's answers in a few sentences: spend and peak power, chip-years, training, tokens, binding limits."""
+    sc, totals = result.scenario, result.totals
+    lines = [
+        f"Total spend ${totals.spend_usd / 1e9:,.1f}B over {sc.years} years ({sc.start_year}-{sc.end_year}); "
+        f"peak draw {totals.peak_power_w / 1e9:,.2f} GW."
+    ]
+    chip_years = ", ".join(f"{label}: {cy / 1e6:,.2f}M" for label, cy in result.chip_years().items() if cy > 0.5)
+    lines.append(f"Chip-years bought: {chip_years or 'none'}.")
+    for period in result.periods.index:
+        runs = result.training.xs(period, level="period") if len(result.training) else result.training
+        for _, run in runs.iterrows():
+            if run["training_flop"] > 0:
+                days = run["frontier_run_days"]
+                lines.append(
+                    f"{period}: training compute {run['training_flop']:.2e} FLOP = {run['runs_equivalent']:.1f} "
+                    f"frontier runs of {run['frontier_run_flop']:.1e} FLOP"
+                    + (f" ({days:,.0f} days each on the whole training fleet)" if not math.isnan(days) else "")
+                    + f"; largest run in the allowed time: {run['largest_run_flop_in_run_days']:.1e} FLOP."
+                )
+                break
+    lines.append(f"Tokens served: {totals.tokens_served:.2e} output tokens in all.")
+    binding = result.binding
+    for group in dict.fromkeys(binding["constraint"]):
+        items = binding[binding["constraint"] == group]
+        where = ", ".join(sorted({_where(row) for _, row in items.iterrows()}))
+        priced = items[items["shadow_price_usd_billion"].notna()]
+        price = ""
+        if len(priced):
+            top = priced.iloc[0]
+            price = f"; highest shadow price {top['shadow_price_usd_billion']:,.3g} {top['unit']} ({_where(top)})"
+        lines.append(f"Binding: {group} in {where}{price}.")
+    return lines
+
+
+def _binding_rows(result: PlanResult, limit: int) -> list[list[str]]:
+    rows = []
+    for _, b in result.binding.head(limit).iterrows():
+        price = b["shadow_price_usd_billion"]
+        priced = not math.isnan(price)
+        rows.append(
+            [
+                str(b["constraint"]),
+                _where(b)
+                if b["constraint"] == Constraint.SUPPLY
+                else " ".join(x for x in (b["about"], b["period"]) if x),
+                f"{price:.3g}" if priced else "-",
+                str(b["unit"]) if priced else _unpriced_note(result),
+            ]
+        )
+    return rows
+
+
+def _period_rows(result: PlanResult) -> tuple[list[str], list[list[str]]]:
+    chips = result.fleet["chips_in_service"].unstack("option")[list(result.inputs.labels)]
+    headers = [
+        "period",
+        *(str(c) for c in chips.columns),
+        "GW",
+        "spend $B",
+        "training FLOP",
+        "tokens served",
+        "$/Mtok",
+        "limited by",
+    ]
+    rows = []
+    counts = chips.to_numpy()
+    for t, (period, p) in enumerate(result.periods.iterrows()):
+        mtok = p["usd_per_million_tokens"]
+        rows.append(
+            [
+                str(period),
+                *(f"{n:,.0f}" for n in counts[t].tolist()),
+                f"{p['power_w'] / 1e9:.2f}",
+                f"{p['spend_usd'] / 1e9:.1f}",
+                f"{p['training_flop']:.2e}",
+                f"{p['tokens_served']:.2e}",
+                "-" if math.isnan(mtok) else f"{mtok:.3f}",
+                str(p["limited_by"]),
+            ]
+        )
+    return headers, rows
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def plan_html(result: Any, catalog: Any) -> str:
-    sc = result.scenario
-    periods = result.periods
-    labels = [p["period"] for p in periods]
-    chip_labels = list(periods[0]["chips"]) if periods else []
-    charts = [
+def _charts(result: PlanResult) -> list[str]:
+    sc, p = result.scenario, result.periods
+    labels = [str(x) for x in p.index]
+    chips = result.fleet["chips_in_service"].unstack("option")[list(result.inputs.labels)]
+    spend: dict[str, Sequence[float]] = {
+        name: (p[column] / 1e9).tolist()
+        for name, column in [*SPEND_CATEGORIES.items(), ("facilities", "facilities_usd")]
+    }
+    frontier = result.training["frontier_run_flop"].groupby(level="period", sort=False).sum()
+    return [
         bar_chart(
             "Chips in service by generation",
             labels,
-            {c: [p["chips"][c] for p in periods] for c in chip_labels},
+            {str(c): list(chips[c]) for c in chips.columns},
             y_label="chips",
         ),
         bar_chart(
             "Power drawn vs cap (GW)",
             labels,
-            {"drawn": [p["power_w"] / 1e9 for p in periods]},
+            {"drawn": list(p["power_w"] / 1e9)},
             y_label="GW",
-            line=("cap", [p["power_cap_w"] / 1e9 for p in periods]),
+            line=("cap", list(p["power_cap_w"] / 1e9)),
         ),
         bar_chart(
             "Spend by category vs budget ($B)",
             labels,
-            {
-                k: [p["spend_breakdown_usd"][k] / 1e9 for p in periods]
-                for k in ("cloud_rent", "chips_capex", "energy", "facilities")
-            },
+            spend,
             y_label="$B",
-            line=("yearly budget", [b / 1e9 for b in (sc.money.budget_per_year_usd or [])])
+            line=("yearly budget", [b / 1e9 for b in sc.money.budget_per_year_usd])
             if sc.money.budget_per_year_usd
             else None,
         ),
         bar_chart(
             "Training compute delivered (1e27 FLOP)",
             labels,
-            {"training": [p["training_flop"] / 1e27 for p in periods]},
+            {"training": list(p["training_flop"] / 1e27)},
             y_label="1e27 FLOP",
-            line=(
-                "frontier run size",
-                [sum(r["frontier_run_flop"] for r in p["training_runs"]) / 1e27 for p in periods],
-            ),
+            line=("frontier run size", [float(frontier.get(x, 0.0)) / 1e27 for x in p.index]),
         ),
         bar_chart(
             "Tokens served vs demanded (1e15 output tokens)",
             labels,
-            {
-                "served": [p["tokens_served"] / 1e15 for p in periods],
-                "demanded": [p["tokens_demanded"] / 1e15 for p in periods],
-            },
+            {"served": list(p["tokens_served"] / 1e15), "demanded": list(p["tokens_demanded"] / 1e15)},
             y_label="1e15 tokens",
             stacked=False,
         ),
     ]
-    binding = _table(
-        ["constraint", "where", "shadow price", "unit"],
-        [[b["constraint"], b["where"], _price(b), b["unit"]] for b in result.binding[:40]],
-    )
-    period_rows = [
-        [
-            p["period"],
-            *(f"{p['chips'][c]:,.0f}" for c in chip_labels),
-            f"{p['power_w'] / 1e9:.2f}",
-            f"{p['spend_usd'] / 1e9:.1f}",
-            f"{p['training_flop']:.2e}",
-            f"{p['tokens_served']:.2e}",
-            "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:.3f}",
-        ]
-        for p in periods
-    ]
-    periods_table = _table(["period", *chip_labels, "GW", "spend $B", "training FLOP", "tokens", "$/Mtok"], period_rows)
-    assumptions = []
+
+
+def _assumptions(result: PlanResult, catalog: Catalog) -> list[list[str]]:
+    sc = result.scenario
+    rows = []
     for option in sc.chips:
         chip = catalog.chip(option.chip)
-        assumptions.append(
+        rows.append(
             [
                 f"chip {option.chip} ({option.mode})",
                 f"{option.first_year}-{option.last_year}, supply {option.supply_per_year:,.0f}/yr, "
@@ -106,7 +197,7 @@ def plan_html(result: Any, catalog: Any) -> str:
             ]
         )
     for job in sc.training:
-        assumptions.append(
+        rows.append(
             [
                 f"training {job.model}",
                 f"run {job.run_flop.first or 0:.1e} FLOP x{job.run_flop.growth}/yr, "
@@ -115,7 +206,7 @@ def plan_html(result: Any, catalog: Any) -> str:
             ]
         )
     for serve in sc.inference:
-        assumptions.append(
+        rows.append(
             [
                 f"serving {serve.model}",
                 f"{serve.tokens_per_day.first or 0:.1e} tok/day "
@@ -124,14 +215,14 @@ def plan_html(result: Any, catalog: Any) -> str:
                 serve.about.source,
             ]
         )
-    assumptions.append(
+    rows.append(
         [
             "power",
             f"caps {[round(w / 1e9, 2) for w in sc.power.available_w]} GW, PUE {sc.power.pue}; {sc.power.about.note}",
             sc.power.about.source,
         ]
     )
-    assumptions.append(
+    rows.append(
         [
             "money",
             f"commitment ${sc.money.commitment_usd / 1e9:,.0f}B, discount rate "
@@ -139,65 +230,69 @@ def plan_html(result: Any, catalog: Any) -> str:
             sc.money.about.source,
         ]
     )
-    rates = _table(
-        ["workload", "chip", "per chip-hour", "detail"],
-        [
-            [
-                r["workload"],
-                r["chip"],
-                f"{r.get('flop_per_chip_hour', r.get('tokens_per_chip_hour', 0)):.3e}",
-                f"MFU {r['mfu']:.2f}, goodput {r['goodput']:.2f}" if "mfu" in r else str(r.get("layout", "")),
-            ]
-            for r in result.inputs.rates_table
-        ],
-    )
-    warnings = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings + result.inputs.notes)
-    headline = "".join(f"<li>{html.escape(line)}</li>" for line in result.headline)
+    for path, value in result.overrides:
+        rows.append([f"override {path}", value, "set for this plan"])
+    return rows
+
+
+def _rate_rows(result: PlanResult) -> list[list[str]]:
+    rows = []
+    for r in result.inputs.rates:
+        per_hour = r.flop_per_chip_hour if r.flop_per_chip_hour is not None else r.tokens_per_chip_hour or 0.0
+        if r.mfu is not None and r.goodput is not None:
+            detail = f"MFU {r.mfu:.2f}, goodput {r.goodput:.2f}"
+        else:
+            detail = str(dict(r.layout or {}))
+        rows.append([r.workload, r.option, f"{per_hour:.3e}", detail])
+    return rows
+
+
+def plan_html(result: PlanResult, catalog: Catalog) -> str:
+    sc = result.scenario
+    title = html.escape(plan_title(result))
+    binding = _table(["constraint", "where", "shadow price", "unit"], _binding_rows(result, 40))
+    periods_table = _table(*_period_rows(result))
+    rates = _table(["workload", "option", "per chip-hour", "detail"], _rate_rows(result))
+    warnings = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings)
+    answers = "".join(f"<li>{html.escape(line)}</li>" for line in headline(result))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(sc.name)}</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
 <body>
-<h1>{html.escape(sc.name)}</h1>
+<h1>{title}</h1>
 <p>{html.escape(sc.description)}</p>
-<h2>Answers</h2><ul class="headline">{headline}{warnings}</ul>
-<h2>Charts</h2>{"".join(charts)}
+<h2>Answers</h2><ul class="headline">{answers}{warnings}</ul>
+<h2>Charts</h2>{"".join(_charts(result))}
 <h2>Binding constraints and shadow prices</h2>{binding}
 <h2>Year by year</h2>{periods_table}
 <h2>What a chip-hour delivers (from the performance models)</h2>{rates}
-<h2>Assumptions and sources</h2>{_table(["item", "assumption", "source"], assumptions)}
+<h2>Assumptions and sources</h2>{_table(["item", "assumption", "source"], _assumptions(result, catalog))}
 <p>Generated by computeplan. Objective: {html.escape(sc.objective)}.</p>
 </body></html>
 """
 
 
-def print_plan(result: Any) -> None:
+def print_plan(result: PlanResult) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from computeplan.report import console as report_console
 
     console = report_console()
-    console.print(f"[bold]{result.scenario.name}[/bold]")
-    for line in result.headline:
-        console.print(f"- {line}")
-    for warning in result.warnings + result.inputs.notes:
-        console.print(f"[red]! {warning}[/red]")
-    chips = list(result.periods[0]["chips"]) if result.periods else []
+    console.print(f"[bold]{escape(plan_title(result))}[/bold]")
+    for line in headline(result):
+        console.print(f"- {escape(line)}")
+    for warning in result.warnings:
+        console.print(f"[red]! {escape(warning)}[/red]")
+    headers, rows = _period_rows(result)
     table = Table(title="Year by year", title_justify="left")
-    for col in ("period", *chips, "GW", "spend $B", "training FLOP", "tokens served", "$/Mtok"):
-        table.add_column(col, justify="left" if col == "period" else "right")
-    for p in result.periods:
-        table.add_row(
-            p["period"],
-            *(f"{p['chips'][c]:,.0f}" for c in chips),
-            f"{p['power_w'] / 1e9:.2f}",
-            f"{p['spend_usd'] / 1e9:.1f}",
-            f"{p['training_flop']:.2e}",
-            f"{p['tokens_served']:.2e}",
-            "-" if p["usd_per_million_tokens"] is None else f"{p['usd_per_million_tokens']:.3f}",
-        )
+    for col in headers:
+        table.add_column(col, justify="left" if col in ("period", "limited by") else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     binding = Table(title="Binding constraints (shadow prices)", title_justify="left")
     for col in ("constraint", "where", "shadow price", "unit"):
         binding.add_column(col)
-    for b in result.binding[:12]:
-        binding.add_row(b["constraint"], b["where"], _price(b), b["unit"])
+    for row in _binding_rows(result, 12):
+        binding.add_row(*row)
     console.print(binding)
