@@ -11,7 +11,7 @@ import pytest
 
 from computeplan import api
 from computeplan.calibration.report import inference_markdown
-from computeplan.catalog.loader import load_efficiency_table
+from computeplan.estimate.efficiency import builtin_efficiency_tables
 
 DATA = Path(__file__).parent / "data" / "calibration-inference.csv"
 
@@ -41,7 +41,7 @@ def test_accuracy_doc_has_the_current_serving_section(report, monkeypatch):
     text = inference_markdown(
         report.rows,
         report.held_out,
-        load_efficiency_table(kind="inference"),
+        builtin_efficiency_tables().serving,
         source="tests/golden/data/calibration-inference.csv",
     )
     assert text in (root / "docs" / "ACCURACY.md").read_text(), "run `make accuracy`"

@@ -44,21 +44,24 @@ def test_rows_name_the_fields_filled_by_search(report):
 
 def test_accuracy_doc_is_current(report, monkeypatch):
     from computeplan.calibration.report import accuracy_markdown
-    from computeplan.catalog.loader import load_efficiency_table
+    from computeplan.estimate.efficiency import builtin_efficiency_tables
 
     root = Path(__file__).parents[2]
     monkeypatch.chdir(root)
     source = "tests/golden/data/calibration-training.csv"
     text = accuracy_markdown(
-        report.rows, report.held_out, load_efficiency_table(), source=source, command="make accuracy"
+        report.rows, report.held_out, builtin_efficiency_tables().training, source=source, command="make accuracy"
     )
     assert (root / "docs" / "ACCURACY.md").read_text().startswith(text), "run `make accuracy`"
 
 
 def test_spot_checks_stay_close_to_published_frontier_runs():
     from computeplan.calibration.spot_checks import spot_checks, spot_checks_markdown
+    from computeplan.catalog.loader import load_catalog
+    from computeplan.estimate.efficiency import builtin_efficiency_tables
 
-    llama, deepseek = spot_checks()
+    catalog, tables = load_catalog(), builtin_efficiency_tables()
+    llama, deepseek = spot_checks(catalog, tables)
     assert 0.36 <= llama["predicted"] <= 0.45  # published 38-43% MFU
     assert deepseek["predicted"] == pytest.approx(2.664e6, rel=0.2)  # published 2.664M GPU-hours
-    assert spot_checks_markdown() in (Path(__file__).parents[2] / "docs" / "ACCURACY.md").read_text()
+    assert spot_checks_markdown(catalog, tables) in (Path(__file__).parents[2] / "docs" / "ACCURACY.md").read_text()

@@ -1,4 +1,12 @@
-"""Fit the efficiency parameters of each chip family to measured runs (least squares on log error).
+"""Fit the efficiency parameters of each chip family to measured runs: one least-squares fit for every model.
+
+The fit minimises, within the bounds of the parameter space,
+
+    sum_i soft_l1(ln(predicted_i / measured_i))  [+ sum_j (w (x_j - prior_j))^2 with a prior pull w > 0]
+
+where x are the fit's coordinates (log-scale parameters as logarithms). ``soft_l1`` with scale 0.1 makes a run off
+by more than ~10% count roughly linearly rather than quadratically, so one odd source cannot drag a family. A row no
+layout can run costs a fixed residual of 1 (a factor of e).
 
 Rows are split deterministically: every fourth row of each source (by id order) is held out and never fitted.
 A cross-chip default is fitted on the fit rows of all families, for chips without calibration runs.
@@ -8,16 +16,27 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from scipy.optimize import least_squares  # type: ignore[import-untyped]
 
-from computeplan.calibration.validate import PreparedRun, predict
-from computeplan.hardware.efficiency import BOUNDS, FITTED_NAMES, PRIOR, EfficiencyParams
+from computeplan.calibration.model import CalibratedModel, Prepared
+from computeplan.calibration.runs import Progress
+from computeplan.catalog.efficiency_schema import EfficiencyTable, FamilyFit, ParameterSpace
+from computeplan.errors import ComputeplanError
 
 HOLD_OUT_EVERY = 4
+MAX_EVALUATIONS = 400
+MISS_RESIDUAL = 1.0  # a row with no prediction counts as off by a factor of e
+
+
+class Measured(Protocol):
+    @property
+    def measured(self) -> float: ...
+
+
+R = TypeVar("R", bound=Measured)
 T = TypeVar("T")
 
 
@@ -29,58 +48,99 @@ def split(prepared: Sequence[T]) -> tuple[list[T], list[T]]:
     by_source: dict[str, list[T]] = defaultdict(list)
     for item in prepared:
         by_source[item.run.source.split(" ")[0]].append(item)  # type: ignore[attr-defined]
-    fit: list[T] = []
+    fit_rows: list[T] = []
     held: list[T] = []
     for items in by_source.values():
         for i, item in enumerate(sorted(items, key=lambda x: x.run.id)):  # type: ignore[attr-defined]
-            (held if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 else fit).append(item)
-    return fit, held
+            (held if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 else fit_rows).append(item)
+    return fit_rows, held
 
 
-def _to_vector(p: EfficiencyParams) -> np.ndarray:
-    return np.array(
-        [math.log(getattr(p, name)) if name == "matmul_half_dim" else getattr(p, name) for name in FITTED_NAMES]
-    )
+def fit(
+    space: ParameterSpace,
+    rows: Sequence[R],
+    predict_fn: Callable[[Sequence[R], Mapping[str, float]], Sequence[float | None]],
+    prior_weight: float = 0.0,
+) -> dict[str, float]:
+    """Least-squares fit of ``space`` to ``rows`` (see the module docstring); returns the fitted values.
 
+    ``predict_fn(rows, values)`` predicts every row for the parameter ``values`` (None where a row cannot be
+    predicted); each row has a ``measured`` value. ``prior_weight`` > 0 adds the pull towards the priors.
+    """
+    from scipy.optimize import least_squares  # type: ignore[import-untyped]  # slow to import; only fits need it
 
-def _from_vector(x: np.ndarray) -> dict[str, float]:
-    return {
-        name: float(math.exp(v) if name == "matmul_half_dim" else v) for name, v in zip(FITTED_NAMES, x, strict=True)
-    }
+    if not rows:
+        raise ComputeplanError("nothing to fit: no row could be predicted")
+    lower, upper = space.bounds()
+    x_prior = space.prior_vector()
+    x0 = np.clip(x_prior, lower, upper)
+    measured = [row.measured for row in rows]
 
+    def residuals(x: np.ndarray) -> np.ndarray:
+        predicted = predict_fn(rows, space.from_vector(x))
+        errors = np.array(
+            [
+                math.log(p / m) if p is not None and 0 < p < math.inf else MISS_RESIDUAL
+                for p, m in zip(predicted, measured, strict=True)
+            ]
+        )
+        if prior_weight:
+            return np.concatenate([errors, prior_weight * (x - x_prior)])
+        return errors
 
-def _residuals(x: np.ndarray, rows: Sequence[PreparedRun]) -> np.ndarray:
-    eff = PRIOR.with_values(_from_vector(x))
-    out = []
-    for item in rows:
-        outcome = predict(item, eff)
-        out.append(math.log(outcome[0] / item.run.value) if outcome else 1.0)
-    return np.array(out)
-
-
-def fit_family(rows: Sequence[PreparedRun]) -> dict[str, float]:
-    """Least-squares fit of the fitted parameters on ``rows``; returns their values."""
-    lower = [math.log(BOUNDS[n][0]) if n == "matmul_half_dim" else BOUNDS[n][0] for n in FITTED_NAMES]
-    upper = [math.log(BOUNDS[n][1]) if n == "matmul_half_dim" else BOUNDS[n][1] for n in FITTED_NAMES]
-    x0 = np.clip(_to_vector(PRIOR), lower, upper)
     result = least_squares(
-        _residuals, x0, bounds=(lower, upper), args=(rows,), diff_step=1e-3, loss="soft_l1", f_scale=0.1, max_nfev=400
+        residuals,
+        x0,
+        bounds=(lower, upper),
+        diff_step=1e-3,
+        loss="soft_l1",
+        f_scale=0.1,
+        max_nfev=MAX_EVALUATIONS,
     )
-    return _from_vector(result.x)
+    return space.from_vector(result.x)
 
 
-def fit_table(prepared: Sequence[PreparedRun]) -> dict[str, Any]:
-    """The calibration table: parameters per family and the cross-chip default, with what they were fitted on."""
+def fit_table(
+    model: CalibratedModel[Any, Any, Any, Any],
+    prepared: Sequence[Prepared[Any, Any]],
+    *,
+    skipped: Sequence[tuple[str, str]] = (),
+    progress: Progress | None = None,
+    done: int = 0,
+    total: int | None = None,
+) -> EfficiencyTable:
+    """The calibration table: parameters per family and the cross-chip default, with what they were fitted on.
+
+    ``progress(done, total)`` advances by a family's fit rows as each family is fitted, then by all fit rows for
+    the default. ``done`` and ``total`` carry the count of a caller's earlier work (preparing the rows); units
+    of ``total`` beyond ``done`` + 2 x fit rows (rows not fitted) are counted done when fitting starts.
+    """
     fit_rows, held = split(prepared)
-    families: dict[str, list[PreparedRun]] = defaultdict(list)
+    families: dict[str, list[Prepared[Any, Any]]] = defaultdict(list)
     for item in fit_rows:
-        families[item.cluster.family].append(item)
-    table: dict[str, Any] = {"families": {}, "default": {}}
+        families[model.family(item.case)].append(item)
+    total = done + 2 * len(fit_rows) if total is None else total
+    done = max(done, total - 2 * len(fit_rows))
+    if progress is not None:
+        progress(done, total)
+    predict_fn = model.predictor()
+
+    def rounded(values: Mapping[str, float], rows: int) -> FamilyFit:
+        return FamilyFit(values={k: round(v, model.decimals) for k, v in values.items()}, rows=rows)
+
+    fitted: dict[str, FamilyFit] = {}
     for family, rows in sorted(families.items()):
-        values = fit_family(rows)
-        table["families"][family] = {**{k: round(v, 4) for k, v in values.items()}, "rows": len(rows)}
-    default = fit_family(fit_rows)
-    table["default"] = {**{k: round(v, 4) for k, v in default.items()}, "rows": len(fit_rows)}
-    table["fitted_on"] = sorted(item.run.id for item in fit_rows)
-    table["held_out"] = sorted(item.run.id for item in held)
-    return table
+        fitted[family] = rounded(fit(model.space, rows, predict_fn, model.prior_weight), len(rows))
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    default = rounded(fit(model.space, fit_rows, predict_fn, model.prior_weight), len(fit_rows))
+    if progress is not None:
+        progress(total, total)
+    return EfficiencyTable(
+        families=fitted,
+        default=default,
+        fitted_on=tuple(sorted(item.run.id for item in fit_rows)),
+        held_out=tuple(sorted(item.run.id for item in held)),
+        skipped=tuple(skipped),
+    )

@@ -1,23 +1,108 @@
-"""Render validation results as text tables or as the Markdown of docs/ACCURACY.md. Presentation only."""
+"""Render validation results as the Markdown of docs/ACCURACY.md (training and serving sections). Presentation only.
+
+Both sections share the summary table, the per-family parameter table (its columns named per model below) and the
+per-row table; the text around them is each model's own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from computeplan.calibration.validate import RowResult, summarize
+from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.perf.layout import describe_layout
+
+Column = tuple[str, Callable[[Mapping[str, Any]], str]]  # header, and the cell from a family's values
+
+TRAINING_COLUMNS: tuple[Column, ...] = (
+    ("e_max", lambda p: f"{p['matmul_peak_fraction']:.3f}"),
+    ("x_half", lambda p: f"{p['matmul_half_dim']:.0f}"),
+    ("eta (network)", lambda p: f"{p['network_efficiency']:.2f}"),
+    ("DP overlap", lambda p: f"{p['dp_overlap']:.2f}"),
+    ("attention relative", lambda p: f"{p['attention_relative']:.2f}"),
+)
+SERVING_COLUMNS: tuple[Column, ...] = (
+    ("HBM efficiency (decode)", lambda p: f"{p['memory_efficiency']:.2f}"),
+    ("prefill efficiency", lambda p: f"{p['prefill_efficiency']:.2f}"),
+    ("step overhead ms", lambda p: f"{1000 * p['step_overhead_s']:.2f}"),
+)
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def accuracy_markdown(
-    rows: Sequence[RowResult], held_out: set[str], table: Mapping[str, Any] | None, *, source: str, command: str
-) -> str:
+def summary_lines(rows: Sequence[RowResult], held_out: set[str]) -> list[str]:
+    """The fitted / held out / all table of row counts and errors."""
     fit_rows = [r for r in rows if r.id not in held_out]
     held_rows = [r for r in rows if r.id in held_out]
+    lines = ["| set | rows | median abs error % | max abs error % |", "| --- | --- | --- | --- |"]
+    for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
+        s = summarize(subset)
+        lines.append(
+            f"| {name} | {s['predicted']} of {s['count']} | {_fmt(s['median_abs_error_pct'], 3)} | "
+            f"{_fmt(s['max_abs_error_pct'], 3)} |"
+        )
+    return lines
+
+
+def _entries(table: EfficiencyTable | Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """(family, values with 'rows') for each family, then the cross-chip default; typed or as read from YAML."""
+    if isinstance(table, EfficiencyTable):
+        for family, fit in table.families.items():
+            yield family, fit.to_dict()
+        yield "cross-chip default", table.default.to_dict() if table.default else {}
+        return
+    yield from table.get("families", {}).items()
+    yield "cross-chip default", table.get("default", {})
+
+
+def parameter_lines(table: EfficiencyTable | Mapping[str, Any], columns: Sequence[Column]) -> list[str]:
+    """One row per chip family (and the cross-chip default) with its fitted parameters."""
+    lines = [
+        "| family | " + " | ".join(h for h, _ in columns) + " | fit rows |",
+        "| --- | " + " | ".join("---" for _ in columns) + " | --- |",
+    ]
+    for family, p in _entries(table):
+        cells = " | ".join(cell(p) for _, cell in columns)
+        lines.append(f"| {family} | {cells} | {p.get('rows', '-')} |")
+    return lines
+
+
+def row_lines(
+    rows: Sequence[RowResult],
+    held_out: set[str],
+    *,
+    layout_header: str,
+    layout: Callable[[Mapping[str, Any]], str],
+    joiner: str,
+) -> list[str]:
+    """One row per measured run: set, chip, metric, measured, predicted, error, and the layout (or the reason)."""
+    lines = [
+        f"| id | set | chip | metric | measured | predicted | error % | {layout_header} |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        shown = layout(r.layout) if r.layout else (r.reason or "")
+        filled = f" ({joiner.join(r.filled)})" if r.filled else ""
+        error = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
+        lines.append(
+            f"| {r.id} | {'held out' if r.id in held_out else 'fit'} | {r.chip} | {r.metric} | "
+            f"{_fmt(r.measured)} | {_fmt(r.predicted)} | {error} | {shown}{filled} |"
+        )
+    return lines
+
+
+def accuracy_markdown(
+    rows: Sequence[RowResult],
+    held_out: set[str],
+    table: EfficiencyTable | Mapping[str, Any] | None,
+    *,
+    source: str,
+    command: str,
+) -> str:
+    """The training section of docs/ACCURACY.md (its head)."""
     lines = [
         "# Accuracy",
         "",
@@ -31,57 +116,24 @@ def accuracy_markdown(
         "",
         "Every fourth row of each source (in id order) is held out: never used to fit, reported separately.",
         "",
-        "| set | rows | median abs error % | max abs error % |",
-        "| --- | --- | --- | --- |",
+        *summary_lines(rows, held_out),
     ]
-    for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
-        summary = summarize(subset)
-        lines.append(
-            f"| {name} | {summary['predicted']} of {summary['count']} | "
-            f"{_fmt(summary['median_abs_error_pct'], 3)} | {_fmt(summary['max_abs_error_pct'], 3)} |"
-        )
     if table:
-        lines += [
-            "",
-            "## Fitted parameters per chip family",
-            "",
-            "| family | e_max | x_half | eta (network) | DP overlap | attention relative | fit rows |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        entries = [*table.get("families", {}).items(), ("cross-chip default", table.get("default", {}))]
-        for family, p in entries:
-            lines.append(
-                f"| {family} | {p['matmul_peak_fraction']:.3f} | {p['matmul_half_dim']:.0f} | "
-                f"{p['network_efficiency']:.2f} | {p['dp_overlap']:.2f} | {p['attention_relative']:.2f} | "
-                f"{p.get('rows', '-')} |"
-            )
+        lines += ["", "## Fitted parameters per chip family", "", *parameter_lines(table, TRAINING_COLUMNS)]
         lines += [
             "",
             "Chips of other families (Trainium, Blackwell, MI300, TPU v5p uses `google-tpu`) are predicted",
             "with their family's parameters when fitted, else with the cross-chip default, and marked uncalibrated.",
         ]
-    lines += [
-        "",
-        "## Per row",
-        "",
-        "| id | set | chip | metric | measured | predicted | error % | layout (searched fields) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        layout = describe_layout(r.layout) if r.layout else (r.reason or "")
-        searched = f" ({', '.join(r.filled)})" if r.filled else ""
-        error = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
-        lines.append(
-            f"| {r.id} | {'held out' if r.id in held_out else 'fit'} | {r.chip} | {r.metric} | "
-            f"{_fmt(r.measured)} | {_fmt(r.predicted)} | {error} | {layout}{searched} |"
-        )
+    lines += ["", "## Per row", ""]
+    lines += row_lines(rows, held_out, layout_header="layout (searched fields)", layout=describe_layout, joiner=", ")
     return "\n".join(lines) + "\n"
 
 
-def inference_markdown(rows: Sequence[Any], held_out: set[str], table: Mapping[str, Any] | None, *, source: str) -> str:
+def inference_markdown(
+    rows: Sequence[RowResult], held_out: set[str], table: EfficiencyTable | Mapping[str, Any] | None, *, source: str
+) -> str:
     """The serving section of docs/ACCURACY.md."""
-    fit_rows = [r for r in rows if r.id not in held_out]
-    held_rows = [r for r in rows if r.id in held_out]
     lines = [
         "",
         "# Serving model",
@@ -92,38 +144,16 @@ def inference_markdown(rows: Sequence[Any], held_out: set[str], table: Mapping[s
         "input length is an estimate). Offline rows use the saturated continuous-batching point; latency rows the",
         "static batch given.",
         "",
-        "| set | rows | median abs error % | max abs error % |",
-        "| --- | --- | --- | --- |",
+        *summary_lines(rows, held_out),
     ]
-    for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
-        s = summarize(subset)
-        lines.append(
-            f"| {name} | {s['predicted']} of {s['count']} | {_fmt(s['median_abs_error_pct'], 3)} | "
-            f"{_fmt(s['max_abs_error_pct'], 3)} |"
-        )
     if table:
-        lines += [
-            "",
-            "| family | HBM efficiency (decode) | prefill efficiency | step overhead ms | fit rows |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        entries = [*table.get("families", {}).items(), ("cross-chip default", table.get("default", {}))]
-        for family, p in entries:
-            lines.append(
-                f"| {family} | {p['memory_efficiency']:.2f} | {p['prefill_efficiency']:.2f} | "
-                f"{1000 * p['step_overhead_s']:.2f} | {p.get('rows', '-')} |"
-            )
-    lines += [
-        "",
-        "| id | set | chip | metric | measured | predicted | error % | layout (searched) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        layout = ", ".join(f"{k}={v}" for k, v in r.layout.items()) if r.layout else (r.reason or "")
-        filled = f" ({'; '.join(r.filled)})" if r.filled else ""
-        error = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
-        lines.append(
-            f"| {r.id} | {'held out' if r.id in held_out else 'fit'} | {r.chip} | {r.metric} | "
-            f"{_fmt(r.measured)} | {_fmt(r.predicted)} | {error} | {layout}{filled} |"
-        )
+        lines += ["", *parameter_lines(table, SERVING_COLUMNS)]
+    lines += [""]
+    lines += row_lines(
+        rows,
+        held_out,
+        layout_header="layout (searched)",
+        layout=lambda layout: ", ".join(f"{k}={v}" for k, v in layout.items()),
+        joiner="; ",
+    )
     return "\n".join(lines) + "\n"

@@ -1,79 +1,346 @@
-"""Measured training runs in the schema of shared/reference/SCHEMA.md, read from CSV into typed rows.
+"""Measured-runs CSV files (docs/runs-schema.md), read row by row into typed runs; a bad row never breaks a file.
 
-Blank cells mean "not reported"; they stay ``None`` here and the validator fills layout fields by search.
+Two levels of problem:
+
+- the file as a whole cannot be read (missing, not UTF-8 text, not CSV, no header, a required column missing):
+  :class:`RunFileError`, one line starting with the path;
+- one row cannot be used (blank id, a cell that is not a number, a non-finite or non-positive ``value``, a size of
+  zero or of 400 digits, an unknown chip or model, a length that cannot be inferred): the row is skipped, reported
+  as ``(id, "line N: reason")``, and the other rows are read.
+
+A row that is read but whose configuration cannot run (no layout divides its chips) is not skipped: it comes back
+as a result row without a prediction, with the reason.
+
+Blank cells mean "not reported": they stay ``None`` and the model fills them (searching the layout, or a stated
+default). The columns common to training and serving runs are read here; each model reads its own
+(:mod:`computeplan.calibration.training`, :mod:`computeplan.calibration.serving`).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
+import math
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from computeplan.catalog.loader import Catalog
-from computeplan.errors import ComputeplanError
+from computeplan.errors import ComputeplanError, UnknownEntryError
+from computeplan.files import read_text
 from computeplan.workload.transformer import TransformerSpec
 
-TRAINING_METRICS = ("step_time_s", "tokens_per_s_per_chip", "tflops_per_chip", "mfu")
-RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
-REQUIRED_COLUMNS = ("id", "chip", "num_chips", "global_batch", "metric", "value")
+if TYPE_CHECKING:
+    from computeplan.calibration.model import CalibratedModel
+
+SCHEMA_DOC = "docs/runs-schema.md"
+MAX_WHOLE = 2**31 - 1
+"""Largest whole number a cell may hold (model sizes, chip counts, batches): above it a row is refused."""
+
+ARCHITECTURE_COLUMNS = (
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "head_dim",
+    "ffn_hidden",
+    "vocab",
+    "seq_len",
+    "moe_experts",
+    "moe_top_k",
+    "moe_ffn_hidden",
+    "moe_shared_experts",
+)
+ZERO_MEANS_BLANK = ("moe_experts", "moe_top_k", "moe_ffn_hidden", "moe_shared_experts")  # 0 = dense (schema)
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called as work advances (done counts rows), with done == total at the end."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TrainingRun:
-    """One measured run: the model, the hardware, whatever layout the source gave, and the measurement."""
+class RunFileError(ComputeplanError):
+    """A measured-runs file cannot be read as a whole (unreadable, not CSV, a required column missing)."""
+
+
+class BadRow(ComputeplanError):
+    """One row of a runs file cannot be used; it is skipped with this reason and the other rows are read."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MeasuredRun:
+    """The columns every measured run has: what ran, on what, and what was measured (``line``: where, in the file)."""
 
     id: str
     source: str
     spec: TransformerSpec
-    seq_len: int
     chip: str
     num_chips: int
-    global_batch: int
-    fixed: dict[str, list[int]]  # layout fields the source reported
     metric: str
     value: float
-    notes: str
+    line: int = 0
 
 
-class RunFileError(ComputeplanError):
-    """A measured-runs CSV is malformed."""
+def _short(text: str, limit: int = 24) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
-def _int(row: dict[str, str], key: str, where: str) -> int | None:
-    raw = (row.get(key) or "").strip()
-    if not raw:
-        return None
-    try:
-        return int(float(raw))
-    except ValueError:
-        raise RunFileError(f"{where}: column '{key}' must be a whole number, got {raw!r}") from None
+def suggest(value: str, allowed: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for a close match, else ``''``."""
+    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _spec(row: dict[str, str], catalog: Catalog, where: str) -> tuple[TransformerSpec, int]:
-    """The row's architecture: the catalog model's, overridden by any architecture column the row fills."""
-    model_id = (row.get("model") or "").strip()
-    col = {
-        key: _int(row, key, where)
-        for key in (
-            "layers",
-            "hidden",
-            "heads",
-            "kv_heads",
-            "head_dim",
-            "ffn_hidden",
-            "vocab",
-            "seq_len",
-            "moe_experts",
-            "moe_top_k",
-            "moe_ffn_hidden",
-            "moe_shared_experts",
+class Cells:
+    """The cells of one CSV row, read with checks; each problem raises :class:`BadRow` naming the column."""
+
+    def __init__(self, row: dict[Any, Any], line: int) -> None:
+        self.row = row
+        self.line = line
+
+    def text(self, key: str) -> str:
+        """The cell, stripped of surrounding white space ('' when blank or absent)."""
+        return self.row.get(key) or ""
+
+    def whole(self, key: str, *, low: int = 1, high: int = MAX_WHOLE) -> int | None:
+        """A whole number in [low, high], or None when blank (``8`` and ``8.0`` are 8; ``2.5`` is refused)."""
+        raw = self.text(key)
+        if not raw:
+            return None
+        digits = raw.lstrip("+-")
+        if digits.isdigit() and len(digits) > 18:  # refused before int() reads it (above 4300 digits it would fail)
+            if raw.startswith("-"):
+                raise BadRow(f"column '{key}' must be at least {low}, got a {len(digits)}-digit negative number")
+            raise BadRow(f"column '{key}' must be at most {high:,}, got a {len(digits)}-digit number")
+        try:
+            n = int(raw)
+        except ValueError:
+            try:
+                x = float(raw)
+            except ValueError:
+                raise BadRow(f"column '{key}' must be a whole number, got {_short(raw)}") from None
+            if not math.isfinite(x) or x != int(x):
+                raise BadRow(f"column '{key}' must be a whole number, got {_short(raw)}") from None
+            n = int(x)
+        if n < low:
+            raise BadRow(f"column '{key}' must be at least {low}, got {n}")
+        if n > high:
+            shown = str(n) if len(str(n)) <= 18 else f"a {len(str(n))}-digit number"
+            raise BadRow(f"column '{key}' must be at most {high:,}, got {shown}")
+        return n
+
+    def number(self, key: str, *, low: float) -> float | None:
+        """A finite number >= low (fractions allowed: a mean length may be 271.7), or None when blank."""
+        raw = self.text(key)
+        if not raw:
+            return None
+        try:
+            x = float(raw)
+        except ValueError:
+            raise BadRow(f"column '{key}' must be a number, got {_short(raw)}") from None
+        if not math.isfinite(x):
+            raise BadRow(f"column '{key}' must be a finite number, got {_short(raw)}")
+        if x < low:
+            raise BadRow(f"column '{key}' must be at least {low:g}, got {x:g}")
+        return x
+
+    def positive(self, key: str) -> float:
+        """A finite number > 0 (required)."""
+        raw = self.text(key)
+        if not raw:
+            raise BadRow(f"column '{key}' is blank; it must be a finite positive number")
+        try:
+            x = float(raw)
+        except ValueError:
+            raise BadRow(f"column '{key}' must be a number, got {_short(raw)}") from None
+        if not math.isfinite(x):
+            raise BadRow(f"column '{key}' must be a finite positive number, got {_short(raw)}")
+        if x <= 0:
+            raise BadRow(f"column '{key}' must be positive, got {_short(raw)}")
+        return x
+
+    def choice(self, key: str, allowed: Iterable[str], *, lower: bool = False) -> str | None:
+        """One of ``allowed``, or None when blank."""
+        raw = self.text(key)
+        if lower:
+            raw = raw.lower()
+        if not raw:
+            return None
+        options = list(allowed)
+        if raw not in options:
+            raise BadRow(
+                f"column '{key}' must be one of {', '.join(options)}, got {_short(raw)}{suggest(raw, options)}"
+            )
+        return raw
+
+
+# --- the file ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunsCsv:
+    """A runs file read as text, with its header checked: iterate :meth:`rows` for ``(line, row)`` pairs."""
+
+    path: str
+    text: str
+    columns: tuple[str, ...]
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunsCsv:
+        """Read and check the header; :class:`RunFileError` for a file-level problem."""
+        text = read_text(path, what="runs file", error=RunFileError)
+        shown = str(path)
+        try:
+            header = next(csv.reader(_lines(text)), None)
+        except csv.Error as exc:
+            raise RunFileError(f"{shown}: runs file is not CSV text (line 1: {exc}); see {SCHEMA_DOC}") from None
+        if not header or not any(c.strip() for c in header):
+            raise RunFileError(f"{shown}: runs file is empty; it needs a header row (see {SCHEMA_DOC})")
+        columns = tuple(c.strip() for c in header)
+        duplicate = sorted({c for c in columns if c and columns.count(c) > 1})
+        if duplicate:
+            raise RunFileError(f"{shown}: column(s) {', '.join(duplicate)} appear more than once in the header")
+        return cls(shown, text, columns)
+
+    @property
+    def kind(self) -> str:
+        """``inference`` when the header has the serving column ``scenario``, else ``training``."""
+        return "inference" if "scenario" in self.columns else "training"
+
+    def check_columns(self, required: Iterable[str]) -> None:
+        missing = [c for c in required if c not in self.columns]
+        if missing:
+            raise RunFileError(f"{self.path}: missing column(s) {', '.join(missing)}; see {SCHEMA_DOC} for the columns")
+        if "model" not in self.columns and not {"layers", "hidden"} <= set(self.columns):
+            raise RunFileError(
+                f"{self.path}: needs a 'model' column or the 'layers' and 'hidden' columns; see {SCHEMA_DOC}"
+            )
+
+    def rows(self) -> Iterator[tuple[int, dict[Any, Any]]]:
+        """(line of the row's start, row as a dict of stripped cells keyed by column); extra cells under None."""
+        reader = csv.reader(_lines(self.text))
+        try:
+            next(reader, None)  # the header, checked by read()
+            start = reader.line_num + 1
+            for cells in reader:
+                stripped = [c.strip() for c in cells]
+                if any(stripped):
+                    row: dict[Any, Any] = dict(zip(self.columns, stripped, strict=False))
+                    if len(cells) > len(self.columns):
+                        row[None] = cells[len(self.columns) :]
+                    yield start, row
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise RunFileError(f"{self.path}:{reader.line_num}: runs file is not valid CSV: {exc}") from None
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their endings (\\n, \\r\\n or \\r), one at a time: no list of them is built."""
+    for match in _LINES.finditer(text):
+        yield match.group()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunsFile:
+    """The runs of a file that could be read, and ``(id, reason)`` for each row skipped."""
+
+    path: str
+    kind: str
+    runs: list[Any]
+    skipped: list[tuple[str, str]]
+
+
+def read_runs(source: RunsCsv, model: CalibratedModel[Any, Any, Any, Any], catalog: Catalog) -> RunsFile:
+    """Every usable row of ``source`` as a run of ``model``; the rest in ``skipped`` with the reason."""
+    source.check_columns(model.required_columns)
+    runs: list[Any] = []
+    skipped: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    shared: dict[Hashable, Any] = {}  # specs, layouts and texts repeated across rows, held once
+    for line, row in source.rows():
+        cells = Cells(row, line)
+        row_id = cells.text("id")
+        try:
+            if None in row:
+                raise BadRow(
+                    f"{len(source.columns) + len(row[None])} cells where the header has {len(source.columns)} "
+                    "(quote a cell that contains a comma)"
+                )
+            if not row_id:
+                raise BadRow("column 'id' is blank")
+            if row_id in seen:
+                raise BadRow(f"duplicate id (first on line {seen[row_id]})")
+            seen[row_id] = line
+            runs.append(model.read_row(cells, catalog, _common(cells, model, catalog, shared), shared))
+        except ComputeplanError as exc:
+            skipped.append((row_id or f"line {line}", f"line {line}: {exc}"))
+    return RunsFile(path=source.path, kind=model.kind, runs=runs, skipped=skipped)
+
+
+def _common(
+    cells: Cells, model: CalibratedModel[Any, Any, Any, Any], catalog: Catalog, shared: dict[Hashable, Any]
+) -> dict[str, Any]:
+    """The fields of :class:`MeasuredRun`, checked."""
+    metric = cells.text("metric")
+    if metric not in model.metrics:
+        article = "an" if model.kind[0] in "aeiou" else "a"
+        raise BadRow(
+            f"metric '{metric}' is not {article} {model.kind} metric{suggest(metric, model.metrics)}; "
+            f"{model.kind} metrics: {', '.join(model.metrics)}"
         )
+    value = cells.positive("value")
+    chip = cells.text("chip")
+    if not chip:
+        raise BadRow("column 'chip' is blank")
+    if chip not in catalog.chips:
+        raise BadRow(f"column 'chip': {UnknownEntryError('chip', chip, catalog.chips)}")
+    num_chips = cells.whole("num_chips")
+    if num_chips is None:
+        if model.default_num_chips is None:
+            raise BadRow("column 'num_chips' is blank; it is required")
+        num_chips = model.default_num_chips
+    source = cells.text("source")
+    return {
+        "id": cells.text("id"),
+        "source": shared.setdefault(("text", source), source),
+        "spec": model_spec(cells, catalog, shared),
+        "chip": shared.setdefault(("text", chip), chip),
+        "num_chips": num_chips,
+        "metric": shared.setdefault(("text", metric), metric),
+        "value": value,
+        "line": cells.line,
     }
-    mlp = (row.get("mlp") or "").strip()
-    if mlp and mlp not in ("gelu", "swiglu"):
-        raise RunFileError(f"{where}: column 'mlp' must be 'gelu' or 'swiglu', got {mlp!r}")
+
+
+def model_spec(cells: Cells, catalog: Catalog, cache: dict[Hashable, Any]) -> TransformerSpec:
+    """The row's architecture: the catalog model's, overridden by any architecture column the row fills.
+
+    Rows with the same model and architecture cells share one spec (``cache``), and one reason when it is bad.
+    """
+    key = ("spec", cells.text("model"), cells.text("mlp"), *(cells.text(c) for c in ARCHITECTURE_COLUMNS))
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = _build_spec(cells, catalog)
+        except ComputeplanError as exc:
+            found = str(exc)
+        cache[key] = found
+    if isinstance(found, str):
+        raise BadRow(found)
+    return found
+
+
+def _build_spec(cells: Cells, catalog: Catalog) -> TransformerSpec:
+    col = {key: cells.whole(key, low=0 if key in ZERO_MEANS_BLANK else 1) for key in ARCHITECTURE_COLUMNS}
+    mlp = cells.choice("mlp", ("gelu", "swiglu"))
+    model_id = cells.text("model")
     if model_id:
-        spec = TransformerSpec.from_entry(catalog.model(model_id))
+        try:
+            entry = catalog.model(model_id)
+        except ComputeplanError as exc:
+            raise BadRow(f"column 'model': {exc}") from None
+        spec = TransformerSpec.from_entry(entry)
     elif col["layers"] and col["hidden"]:
         hidden = col["hidden"]
         heads = col["heads"] or max(hidden // 128, 1)  # FLOPs barely depend on heads; 128-wide heads assumed
@@ -83,104 +350,31 @@ def _spec(row: dict[str, str], catalog: Catalog, where: str) -> tuple[Transforme
             hidden=hidden,
             heads=heads,
             kv_heads=heads,
-            head_dim=hidden // heads,
+            head_dim=max(hidden // heads, 1),
             ffn_hidden=4 * hidden,
             gated_mlp=False,
             vocab=51200,
             seq_len=2048,
         )
     else:
-        raise RunFileError(f"{where}: needs a catalog 'model' id or the 'layers' and 'hidden' columns")
-    changes: dict[str, object] = {}
+        raise BadRow("needs a catalog 'model' id or the 'layers' and 'hidden' columns")
+    changes: dict[str, Any] = {}
     for key in ("layers", "hidden", "heads", "ffn_hidden", "vocab", "seq_len"):
         if col[key]:
             changes[key] = col[key]
-    heads = int(changes.get("heads", spec.heads))  # type: ignore[call-overload]
-    hidden = int(changes.get("hidden", spec.hidden))  # type: ignore[call-overload]
+    heads = int(changes.get("heads", spec.heads))
+    hidden = int(changes.get("hidden", spec.hidden))
     changes["kv_heads"] = col["kv_heads"] or (heads if col["heads"] else spec.kv_heads)
     changes["head_dim"] = col["head_dim"] or (hidden // heads if (col["heads"] or col["hidden"]) else spec.head_dim)
+    if changes["head_dim"] < 1:
+        raise BadRow(f"hidden / heads = {hidden} / {heads} leaves no head dimension; give 'head_dim'")
     if mlp:
         changes["gated_mlp"] = mlp == "swiglu"
     if col["moe_experts"]:
         changes.update(
             experts=col["moe_experts"],
             top_k=col["moe_top_k"] or 2,
-            expert_ffn_hidden=col["moe_ffn_hidden"] or int(changes.get("ffn_hidden", spec.ffn_hidden)),  # type: ignore[call-overload]
+            expert_ffn_hidden=col["moe_ffn_hidden"] or int(changes.get("ffn_hidden", spec.ffn_hidden)),
             shared_experts=col["moe_shared_experts"] or 0,
         )
-    spec = replace(spec, **changes)  # type: ignore[arg-type]
-    return spec, spec.seq_len
-
-
-def read_training_runs(path: str | Path, catalog: Catalog) -> tuple[list[TrainingRun], list[tuple[str, str]]]:
-    """Rows of a training CSV, and (id, reason) for rows that are not training rows or cannot be read."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RunFileError(f"{path}: cannot read: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise RunFileError(f"{path}: missing column(s) {', '.join(missing)}; see SCHEMA.md for the columns")
-    runs: list[TrainingRun] = []
-    skipped: list[tuple[str, str]] = []
-    for line, row in enumerate(reader, start=2):
-        where = f"{path}:{line} (row {row.get('id') or '?'})"
-        metric = (row.get("metric") or "").strip()
-        if metric not in TRAINING_METRICS:
-            skipped.append((row.get("id") or f"line {line}", f"metric '{metric}' is not a training metric"))
-            continue
-        spec, seq_len = _spec(row, catalog, where)
-        fixed: dict[str, list[int]] = {}
-        for key, name in (
-            ("tp", "tp"),
-            ("pp", "pp"),
-            ("dp", "dp"),
-            ("cp", "cp"),
-            ("ep", "ep"),
-            ("vpp", "vpp"),
-            ("micro_batch", "mb"),
-            ("zero_stage", "zero"),
-        ):
-            value = _int(row, key, where)
-            if value is not None:
-                fixed[name] = [value]
-        if fixed.get("zero") != [3]:
-            fixed["hsdp"] = [0]  # hybrid sharding is a ZeRO-3 variant; a run at stage 3 may have used either
-        recompute = (row.get("recompute") or "").strip()
-        if recompute:
-            if recompute not in RECOMPUTE:
-                raise RunFileError(
-                    f"{where}: column 'recompute' must be one of none, selective, full; got {recompute!r}"
-                )
-            fixed["recompute"] = [RECOMPUTE[recompute]]
-        sp = (row.get("sequence_parallel") or "").strip().lower()
-        if sp:
-            fixed["sp"] = [1 if sp == "true" else 0]
-        precision = (row.get("precision") or "bf16").strip()
-        fixed["fp8"] = [1 if precision == "fp8" else 0]
-        num_chips = _int(row, "num_chips", where)
-        global_batch = _int(row, "global_batch", where)
-        if not num_chips or not global_batch:
-            raise RunFileError(f"{where}: 'num_chips' and 'global_batch' are required")
-        try:
-            measured = float(row["value"])
-        except ValueError:
-            raise RunFileError(f"{where}: column 'value' must be a number, got {row['value']!r}") from None
-        runs.append(
-            TrainingRun(
-                id=row["id"],
-                source=row.get("source", ""),
-                spec=spec,
-                seq_len=seq_len,
-                chip=row["chip"].strip(),
-                num_chips=num_chips,
-                global_batch=global_batch,
-                fixed=fixed,
-                metric=metric,
-                value=measured,
-                notes=row.get("notes", ""),
-            )
-        )
-    return runs, skipped
+    return replace(spec, **changes)

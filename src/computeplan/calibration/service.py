@@ -1,20 +1,33 @@
 """Validate and calibrate measured-run files: the entry points the API facade calls.
 
 A file holds training runs or serving runs (told apart by its columns, docs/runs-schema.md); each row is predicted
-with the row's own layout and compared with what was measured.
+with the row's own layout and compared with what was measured. A row that cannot be used is skipped with its id
+and the reason; only a problem with the file as a whole (unreadable, not CSV, a required column missing) raises
+:class:`~computeplan.calibration.runs.RunFileError`.
+
+``progress(done, total)``, where given, is called as rows are processed (validate: each row prepared and
+predicted; calibrate: each row prepared, then each family's fit rows and the default's), done == total at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from computeplan.calibration.fit import fit_table, split
+from computeplan.calibration.model import CalibratedModel
+from computeplan.calibration.runs import Progress, RunsCsv, RunsFile, read_runs
+from computeplan.calibration.serving import SERVING
+from computeplan.calibration.training import TRAINING
+from computeplan.calibration.validate import RowResult, summarize, validate_runs
+from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.loader import Catalog
 from computeplan.errors import ComputeplanError
 from computeplan.estimate.efficiency import EfficiencyTables
-from computeplan.files import read_text
+
+MODELS: dict[str, CalibratedModel[Any, Any, Any, Any]] = {"training": TRAINING, "inference": SERVING}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,7 +35,7 @@ class ValidationReport:
     """Predicted vs measured rows of a training or serving CSV; held-out rows summarised apart."""
 
     kind: str  # "training" or "inference"
-    rows: list[Any]
+    rows: list[RowResult]
     skipped: list[tuple[str, str]]
     held_out: set[str]
     summary: dict[str, Any]
@@ -51,19 +64,27 @@ class ValidationReport:
 
 def is_inference_file(path: str | Path) -> bool:
     """Whether a measured-runs CSV holds serving runs (its header has the inference column 'scenario')."""
-    from computeplan.calibration.runs import RunFileError
-
-    header = read_text(path, what="runs file", error=RunFileError).splitlines()[:1]
-    return bool(header) and "scenario" in [c.strip() for c in header[0].split(",")]
+    return RunsCsv.read(path).kind == "inference"
 
 
-def _report(
-    kind: str, rows: list[Any], run_ids: Sequence[str], held: set[str], skipped: list[tuple[str, str]]
+def read_runs_file(path: str | Path, catalog: Catalog) -> tuple[CalibratedModel[Any, Any, Any, Any], RunsFile]:
+    """The model a runs file is for, and its runs (bad rows in ``skipped``)."""
+    source = RunsCsv.read(path)
+    model = MODELS[source.kind]
+    return model, read_runs(source, model, catalog)
+
+
+def validate_file(
+    path: str | Path, catalog: Catalog, tables: EfficiencyTables, *, progress: Progress | None = None
 ) -> ValidationReport:
-    from computeplan.calibration.validate import summarize
+    """Predict every row of a training or serving CSV and summarize the error (held-out rows reported apart)."""
+    model, runs_file = read_runs_file(path, catalog)
+    rows, prepared = validate_runs(model, runs_file.runs, catalog, tables.table(model.kind), progress=progress)
+    held = {item.run.id for item in split(prepared)[1]}
+    return _report(model.kind, rows, held, runs_file.skipped)
 
-    order = {run_id: i for i, run_id in enumerate(run_ids)}
-    rows.sort(key=lambda r: order.get(r.id, 0))
+
+def _report(kind: str, rows: list[RowResult], held: set[str], skipped: list[tuple[str, str]]) -> ValidationReport:
     return ValidationReport(
         kind=kind,
         rows=rows,
@@ -75,48 +96,30 @@ def _report(
     )
 
 
-def validate_file(path: str | Path, catalog: Catalog, tables: EfficiencyTables) -> ValidationReport:
-    """Predict every row of a training or serving CSV and summarize the error (held-out rows reported apart)."""
-    from computeplan.calibration.fit import split
+def calibrate_table(path: str | Path, catalog: Catalog, *, progress: Progress | None = None) -> EfficiencyTable:
+    """Fit the efficiency parameters per chip family on a measured-runs CSV (held-out rows excluded).
 
-    if is_inference_file(path):
-        from computeplan.calibration import inference as ci
-
-        runs, skipped = ci.read_inference_runs(path, catalog)
-        prepared, failed = [], []
-        for run in runs:
-            try:
-                prepared.append(ci.prepare(run, catalog))
-            except ComputeplanError as exc:
-                failed.append(ci.failed_row(run, str(exc)))
-        rows = ci.validate(prepared, tables.serving) + failed
-        held = {p.run.id for p in split(prepared)[1]}
-        return _report("inference", rows, [run.id for run in runs], held, skipped)
-    from computeplan.calibration.runs import read_training_runs
-    from computeplan.calibration.validate import prepare_all, validate_runs
-
-    runs_t, skipped = read_training_runs(path, catalog)
-    prepared_t, failed_t = prepare_all(runs_t, catalog)
-    rows_t = validate_runs(prepared_t, tables.training) + failed_t
-    held = {p.run.id for p in split(prepared_t)[1]}
-    return _report("training", rows_t, [run.id for run in runs_t], held, skipped)
+    Rows that cannot be read or prepared are listed in the table's ``skipped``; a file with no usable row raises.
+    """
+    model, runs_file = read_runs_file(path, catalog)
+    runs = runs_file.runs
+    total = len(runs)
+    # progress units: one per row prepared, then two per row fitted (its family's fit and the default's)
+    prepared, failed = model.prepare_all(
+        runs, catalog, progress=None if progress is None else lambda done, _: progress(done, 3 * total)
+    )
+    skipped: Sequence[tuple[str, str]] = [
+        *runs_file.skipped,
+        *((f.run.id, f"line {f.run.line}: {f.reason}") for f in failed),
+    ]
+    if not prepared:
+        raise ComputeplanError(
+            f"{runs_file.path}: nothing to fit: none of its {len(runs) + len(runs_file.skipped)} rows can be "
+            "predicted (computeplan validate lists why)"
+        )
+    return fit_table(model, prepared, skipped=skipped, progress=progress, done=total, total=3 * total)
 
 
-def calibrate_file(path: str | Path, catalog: Catalog) -> dict[str, Any]:
-    """Fit the efficiency parameters per chip family on a measured-runs CSV (held-out rows excluded)."""
-    if is_inference_file(path):
-        from computeplan.calibration import inference as ci
-
-        serving, _ = ci.read_inference_runs(path, catalog)
-        return ci.fit_table([ci.prepare(run, catalog) for run in serving])
-    from computeplan.calibration.fit import fit_table
-    from computeplan.calibration.runs import read_training_runs
-    from computeplan.calibration.validate import prepare_all
-
-    runs, _ = read_training_runs(path, catalog)
-    prepared, _ = prepare_all(runs, catalog)
-    return fit_table(prepared)
-
-
-def table_for(tables: EfficiencyTables, kind: str) -> Mapping[str, Any] | None:
-    return tables.serving if kind == "inference" else tables.training
+def calibrate_file(path: str | Path, catalog: Catalog, *, progress: Progress | None = None) -> dict[str, Any]:
+    """:func:`calibrate_table` as the mapping written to YAML (``families``, ``default``, ``fitted_on``, ...)."""
+    return calibrate_table(path, catalog, progress=progress).to_dict()

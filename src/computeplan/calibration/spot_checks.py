@@ -6,7 +6,7 @@ Run ``python -m computeplan.calibration.spot_checks`` (``make accuracy`` appends
 from __future__ import annotations
 
 from computeplan.catalog.loader import Catalog, load_catalog
-from computeplan.estimate.efficiency import builtin_efficiency_tables
+from computeplan.estimate.efficiency import EfficiencyTables, builtin_efficiency_tables
 from computeplan.estimate.training import estimate_training
 from computeplan.hardware.cluster import cluster_from_catalog
 from computeplan.search.training_search import TrainingEstimate
@@ -17,19 +17,21 @@ LLAMA3_SOURCE = "https://arxiv.org/abs/2407.21783 (Dubey et al. 2024, Table 4: 3
 DEEPSEEK_SOURCE = "https://arxiv.org/abs/2412.19437 (DeepSeek-V3 report, Table 1: 2,664K H800 GPU-hours, pre-training)"
 
 
-def _best(catalog: Catalog, model: str, chip: str, chips: int, job: TrainingJob, allow_fp8: bool) -> TrainingEstimate:
+def _best(
+    catalog: Catalog, tables: EfficiencyTables, model: str, chip: str, chips: int, job: TrainingJob, allow_fp8: bool
+) -> TrainingEstimate:
     cluster = cluster_from_catalog(catalog, chip, chips)
-    eff = builtin_efficiency_tables().for_training(cluster.family)
+    eff = tables.for_training(cluster.family)
     spec = TransformerSpec.from_entry(catalog.model(model))
     return estimate_training(spec, cluster, eff, job, allow_fp8=allow_fp8).best
 
 
-def spot_checks() -> list[dict[str, object]]:
-    catalog = load_catalog()
+def spot_checks(catalog: Catalog, tables: EfficiencyTables) -> list[dict[str, object]]:
+    """The published runs against the model's best layout, predicted with ``tables``."""
     llama_job = TrainingJob(seq_len=8192, global_batch=sequences_for_tokens(16e6, 8192))
-    llama = _best(catalog, "llama3-405b", "h100-sxm", 16384, llama_job, allow_fp8=False)
+    llama = _best(catalog, tables, "llama3-405b", "h100-sxm", 16384, llama_job, allow_fp8=False)
     deepseek_job = TrainingJob(seq_len=4096, global_batch=15360, tokens=14.8e12)
-    deepseek = _best(catalog, "deepseek-v3", "h800-sxm", 2048, deepseek_job, allow_fp8=True)
+    deepseek = _best(catalog, tables, "deepseek-v3", "h800-sxm", 2048, deepseek_job, allow_fp8=True)
     return [
         {
             "run": "Llama 3 405B, 16,384 H100, bf16, 8K context, 16M-token batch",
@@ -50,7 +52,7 @@ def spot_checks() -> list[dict[str, object]]:
     ]
 
 
-def spot_checks_markdown() -> str:
+def spot_checks_markdown(catalog: Catalog, tables: EfficiencyTables) -> str:
     lines = [
         "",
         "# Spot checks (not fitted)",
@@ -63,7 +65,7 @@ def spot_checks_markdown() -> str:
         "| run | metric | published | computeplan | error % | source |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for c in spot_checks():
+    for c in spot_checks(catalog, tables):
         low, high, pred = float(c["published_low"]), float(c["published_high"]), float(c["predicted"])  # type: ignore[arg-type]
         published = f"{low:.0%}-{high:.0%}" if high < 1 else f"{low:,.0f}"
         shown = f"{pred:.1%}" if high < 1 else f"{pred:,.0f}"
@@ -74,4 +76,4 @@ def spot_checks_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(spot_checks_markdown(), end="")
+    print(spot_checks_markdown(load_catalog(), builtin_efficiency_tables()), end="")

@@ -1,37 +1,28 @@
-"""Predict each measured run with its exact layout (blank fields searched for the fastest that fits) and
-compare with what was measured."""
+"""Predict each measured run with its own layout (blank fields filled by the model) and compare with what was
+measured: one loop and one result row for every calibrated model."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from computeplan.calibration.runs import TrainingRun
+from computeplan.calibration.model import CalibratedModel, Memo, Prepared
+from computeplan.calibration.runs import Progress
+from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.loader import Catalog
-from computeplan.errors import ComputeplanError
-from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
-from computeplan.hardware.efficiency import EfficiencyParams, efficiency_for
-from computeplan.perf.layout import LAYOUT_FIELDS, Layouts
-from computeplan.perf.training import model_flops_per_token, training_step
-from computeplan.search.space import enumerate_layouts
 
 
-@dataclass(frozen=True, kw_only=True)
-class PreparedRun:
-    """A run with its cluster and candidate layouts built once (they do not depend on the fitted parameters)."""
-
-    run: TrainingRun
-    cluster: Cluster
-    layouts: Layouts
-    searched: list[str]
-
-
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RowResult:
+    """One measured run against its prediction (``predicted`` None, with a ``reason``, when it cannot be predicted).
+
+    ``error_pct`` is 100 (predicted - measured) / measured; ``layout`` the layout predicted; ``filled`` what the
+    model filled in (searched layout fields, inferred lengths); ``notes`` how the prediction was made. Rows of
+    one configuration may share their ``layout``, ``filled`` and ``notes`` objects: treat them as read-only.
+    """
+
     id: str
     metric: str
     measured: float
@@ -40,7 +31,7 @@ class RowResult:
     chip: str = ""
     family: str = ""
     calibrated: bool = False
-    layout: dict[str, int] = field(default_factory=dict)
+    layout: dict[str, Any] = field(default_factory=dict)
     filled: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
@@ -56,99 +47,74 @@ class RowResult:
             "family": self.family,
             "calibrated": self.calibrated,
             "layout": self.layout,
-            "filled_by_search": self.filled,
+            "filled": self.filled,
             "notes": self.notes,
             "reason": self.reason,
         }
 
 
-def prepare(run: TrainingRun, catalog: Catalog) -> PreparedRun:
-    cluster = cluster_from_catalog(catalog, run.chip, run.num_chips)
-    layouts = enumerate_layouts(run.spec, cluster, global_batch=run.global_batch, seq_len=run.seq_len, fixed=run.fixed)
-    searched = [f for f in LAYOUT_FIELDS if f not in run.fixed]
-    return PreparedRun(run=run, cluster=cluster, layouts=layouts, searched=searched)
-
-
-def metric_from_step(run: TrainingRun, cluster: Cluster, step_time_s: np.ndarray) -> np.ndarray:
-    """Convert predicted step times into the run's metric, with the source's FLOP accounting."""
-    tokens = run.global_batch * run.seq_len
-    if run.metric == "step_time_s":
-        return step_time_s
-    if run.metric == "tokens_per_s_per_chip":
-        return tokens / step_time_s / cluster.num_chips
-    flops = tokens * model_flops_per_token(run.spec, run.seq_len)
-    if run.metric == "tflops_per_chip":
-        return flops / step_time_s / cluster.num_chips / 1e12
-    return flops / step_time_s / cluster.num_chips / cluster.peak(Precision.BF16)  # mfu
-
-
-def predict(prepared: PreparedRun, eff: EfficiencyParams) -> tuple[float, int, bool] | None:
-    """Predicted metric, index of the chosen layout, and whether it fits; None when no layout can run."""
-    run = prepared.run
-    if len(prepared.layouts) == 0:
-        return None
-    steps = training_step(
-        run.spec, prepared.cluster, eff, prepared.layouts, global_batch=run.global_batch, seq_len=run.seq_len
-    )
-    valid = steps.invalid == 0
-    if not np.any(valid):
-        return None
-    fitting = valid & steps.fits
-    pool = fitting if np.any(fitting) else valid
-    candidates = np.flatnonzero(pool)
-    best = int(candidates[np.argmin(steps.step_time_s[candidates])])
-    value = float(metric_from_step(run, prepared.cluster, steps.step_time_s[best : best + 1])[0])
-    return value, best, bool(np.any(fitting))
-
-
 def validate_runs(
-    prepared: Sequence[PreparedRun], table: Mapping[str, Any] | None, *, override: EfficiencyParams | None = None
-) -> list[RowResult]:
-    rows = []
-    for item in prepared:
-        run = item.run
-        eff = override or efficiency_for(item.cluster.family, table)
-        outcome = predict(item, eff)
-        if outcome is None:
-            rows.append(_row(item, eff, reason="no layout consistent with the row can run"))
-            continue
-        value, index, fits = outcome
-        notes = []
-        if item.searched:
-            notes.append("searched for the fastest: " + ", ".join(item.searched))
-        if not fits:
-            notes.append("the memory model says this layout does not fit; predicted anyway (the run was measured)")
-        if not eff.calibrated:
-            notes.append("uncalibrated: " + eff.basis)
-        error = 100.0 * (value - run.value) / run.value
-        rows.append(
-            _row(
-                item,
-                eff,
-                predicted=value,
-                error_pct=error,
-                layout=item.layouts.row(index),
-                filled=item.searched,
-                notes=notes,
-            )
-        )
-    return rows
+    model: CalibratedModel[Any, Any, Any, Any],
+    runs: Sequence[Any],
+    catalog: Catalog,
+    table: EfficiencyTable | None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[list[RowResult], list[Prepared[Any, Any]]]:
+    """A result per run, in order, and the runs that could be prepared (for the held-out split).
+
+    Runs of the same configuration share their preparation and their evaluation; ``progress(done, total)`` is
+    called after each run.
+    """
+    cases: dict[Any, Any] = {}
+    params: dict[str, Any] = {}
+    memo: Memo = {}
+    lists: dict[tuple[str, ...], list[str]] = {}  # equal 'filled' and 'notes' lists held once
+    results: list[RowResult] = []
+    prepared: list[Prepared[Any, Any]] = []
+    for i, run in enumerate(runs):
+        case = model.case_of(run, catalog, cases)
+        if isinstance(case, str):
+            results.append(RowResult(id=run.id, metric=run.metric, measured=run.value, chip=run.chip, reason=case))
+        else:
+            item = Prepared(run, case)
+            prepared.append(item)
+            family = model.family(case)
+            if family not in params:
+                params[family] = model.efficiency(family, table)
+            results.append(_result(model, item, family, params[family], memo, lists))
+        if progress is not None:
+            progress(i + 1, len(runs))
+    return results, prepared
 
 
-def _row(item: PreparedRun, eff: EfficiencyParams, **extra: Any) -> RowResult:
+def _result(
+    model: CalibratedModel[Any, Any, Any, Any],
+    item: Prepared[Any, Any],
+    family: str,
+    eff: Any,
+    memo: Memo,
+    lists: dict[tuple[str, ...], list[str]],
+) -> RowResult:
     run = item.run
+    common = {"id": run.id, "metric": run.metric, "measured": run.value, "chip": run.chip, "family": family}
+    prediction = model.predict(item, eff, memo)
+    if prediction is None:
+        return RowResult(**common, calibrated=eff.calibrated, reason=model.no_prediction_reason)
+    notes = (*prediction.notes, "uncalibrated: " + eff.basis) if not eff.calibrated else prediction.notes
+    filled = tuple(model.filled(run, item.case))
     return RowResult(
-        id=run.id,
-        metric=run.metric,
-        measured=run.value,
-        chip=run.chip,
-        family=item.cluster.family,
+        **common,
         calibrated=eff.calibrated,
-        **extra,
+        predicted=prediction.value,
+        error_pct=100.0 * (prediction.value - run.value) / run.value,
+        layout=prediction.layout,
+        filled=lists.setdefault(filled, list(filled)),
+        notes=lists.setdefault(notes, list(notes)),
     )
 
 
-def summarize(rows: Sequence[Any]) -> dict[str, Any]:
+def summarize(rows: Sequence[RowResult]) -> dict[str, Any]:
     """Count, predicted count, median and worst absolute % error of rows with an ``error_pct``."""
     errors = [abs(r.error_pct) for r in rows if r.error_pct is not None]
     return {
@@ -157,14 +123,3 @@ def summarize(rows: Sequence[Any]) -> dict[str, Any]:
         "median_abs_error_pct": statistics.median(errors) if errors else None,
         "max_abs_error_pct": max(errors) if errors else None,
     }
-
-
-def prepare_all(runs: Sequence[TrainingRun], catalog: Catalog) -> tuple[list[PreparedRun], list[RowResult]]:
-    """Prepared runs, and rows that cannot be predicted at all (unknown chip, bad layout) with the reason."""
-    prepared, failed = [], []
-    for run in runs:
-        try:
-            prepared.append(prepare(run, catalog))
-        except ComputeplanError as exc:
-            failed.append(RowResult(id=run.id, metric=run.metric, measured=run.value, chip=run.chip, reason=str(exc)))
-    return prepared, failed

@@ -91,13 +91,20 @@ EFFICIENCY_FILE = "efficiency.yaml"
 INFERENCE_EFFICIENCY_FILE = "inference_efficiency.yaml"
 
 
-def load_efficiency_table(path: str | Path | None = None, *, kind: str = "training") -> dict[str, Any] | None:
-    """The fitted efficiency parameters per chip family (written by ``computeplan calibrate``), or None.
-
-    ``kind`` is ``training`` or ``inference``: each model has its own table.
-    """
+def efficiency_table_path(kind: str = "training") -> Path:
+    """Where the package's own efficiency table of ``kind`` (``training`` or ``inference``) is."""
     name = EFFICIENCY_FILE if kind == "training" else INFERENCE_EFFICIENCY_FILE
-    target = Path(path) if path else Path(str(resources.files("computeplan.catalog") / "data" / name))
+    return Path(str(resources.files("computeplan.catalog") / "data" / name))
+
+
+def load_efficiency_table(path: str | Path | None = None, *, kind: str = "training") -> dict[str, Any] | None:
+    """The fitted efficiency parameters per chip family (written by ``computeplan calibrate``), as read, or None.
+
+    ``kind`` is ``training`` or ``inference``: each model has its own table. Without ``path``, the package's own
+    table. Only the layout is checked here; :func:`computeplan.catalog.efficiency_schema.parse_efficiency_table`
+    validates the values against the model's parameter space (``EfficiencyTables`` does both).
+    """
+    target = Path(path) if path else efficiency_table_path(kind)
     if not path and not target.exists():
         return None
     table = load_yaml(target, what="calibration file", error=CatalogError)

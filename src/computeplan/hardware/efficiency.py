@@ -1,7 +1,9 @@
-"""How close a chip family gets to its peaks in practice: the few fitted parameters of the performance model.
+"""How close a chip family gets to its peaks in practice: the few fitted parameters of the training-step model.
 
 Each has a physical meaning and is fitted per chip family on published measured runs (``computeplan calibrate``),
 never per run. Families without calibration rows use the cross-chip default and are marked uncalibrated.
+:data:`TRAINING_SPACE` is the one place their bounds and priors are stated: the fit is bounded by it, starts from
+its priors, and a stored table is validated against it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,48 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-# Bounds used by the fit and by validation of the stored table.
-BOUNDS = {
-    "matmul_peak_fraction": (0.3, 0.95),
-    "matmul_half_dim": (1.0, 4096.0),
-    "network_efficiency": (0.2, 1.0),
-    "dp_overlap": (0.0, 1.0),
-    "attention_relative": (0.2, 1.0),
-}
+from computeplan.catalog.efficiency_schema import EfficiencyTable, Parameter, ParameterSpace, parse_efficiency_table
+
+TRAINING_SPACE = ParameterSpace(
+    (
+        Parameter(
+            name="matmul_peak_fraction",
+            low=0.3,
+            high=0.95,
+            prior=0.75,
+            meaning="e_max: fraction of dense peak a large matmul reaches",
+        ),
+        Parameter(
+            name="matmul_half_dim",
+            low=1.0,
+            high=4096.0,
+            prior=128.0,
+            log_scale=True,
+            meaning="x_half: per-chip matmul dimension at which matmul efficiency halves",
+        ),
+        Parameter(
+            name="network_efficiency",
+            low=0.2,
+            high=1.0,
+            prior=0.7,
+            meaning="eta: achieved fraction of link bandwidth in collectives",
+        ),
+        Parameter(
+            name="dp_overlap",
+            low=0.0,
+            high=1.0,
+            prior=0.8,
+            meaning="fraction of data-parallel gradient traffic hidden behind backward compute",
+        ),
+        Parameter(
+            name="attention_relative",
+            low=0.2,
+            high=1.0,
+            prior=0.8,
+            meaning="attention-kernel efficiency relative to a large matmul (FlashAttention-2: 50-73% of peak)",
+        ),
+    )
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +69,8 @@ class EfficiencyParams:
       FlashAttention-2 (Dao 2023: 50-73% of peak on A100, against ~80-90% for large GEMMs). Fitted: it is what
       separates long-sequence from short-sequence runs.
     - ``memory_efficiency``: achieved fraction of HBM bandwidth in element-wise kernels (STREAM-like); not fitted.
+
+    Bounds and priors of the fitted ones: :data:`TRAINING_SPACE`.
     """
 
     matmul_peak_fraction: float
@@ -48,31 +86,26 @@ class EfficiencyParams:
         return replace(self, **dict(values))  # type: ignore[arg-type]
 
 
-FITTED_NAMES = tuple(BOUNDS)
+FITTED_NAMES = TRAINING_SPACE.names
 
 # Used when no calibration table is available at all (first principles, before any fit).
-PRIOR = EfficiencyParams(matmul_peak_fraction=0.75, matmul_half_dim=128.0, network_efficiency=0.7, dp_overlap=0.8)
+PRIOR = EfficiencyParams(**TRAINING_SPACE.priors())  # type: ignore[arg-type]
 
 
-def efficiency_for(family: str, table: Mapping[str, Any] | None) -> EfficiencyParams:
-    """Parameters of ``family`` from a calibration table; else its cross-chip default, marked uncalibrated."""
+def efficiency_for(family: str, table: EfficiencyTable | Mapping[str, Any] | None) -> EfficiencyParams:
+    """Parameters of ``family`` from a calibration table; else its cross-chip default, marked uncalibrated.
+
+    ``table`` is a validated :class:`EfficiencyTable`, or a mapping as read from YAML (validated here).
+    """
     if not table:
         return PRIOR
-    families = table.get("families", {})
-    if family in families:
-        entry = families[family]
-        return replace(
-            PRIOR,
-            **{k: float(entry[k]) for k in FITTED_NAMES},
-            calibrated=True,
-            basis=f"fitted on {entry.get('rows', '?')} runs of family {family}",
-        )
-    default = table.get("default")
-    if default:
-        return replace(
-            PRIOR,
-            **{k: float(default[k]) for k in FITTED_NAMES},
-            calibrated=False,
-            basis="cross-chip default (no calibration runs for this family)",
-        )
-    return PRIOR
+    typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
+    found = typed.lookup(family)
+    if found is None:
+        return PRIOR
+    fit, own = found
+    if own:
+        basis = f"fitted on {fit.rows if fit.rows is not None else '?'} runs of family {family}"
+    else:
+        basis = "cross-chip default (no calibration runs for this family)"
+    return replace(PRIOR.with_values(fit.values), calibrated=own, basis=basis)
