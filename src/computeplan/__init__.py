@@ -53,13 +53,6 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from computeplan.api import calibrate, goodput, plan, serve, train, validate
     from computeplan.calibration.service import ValidationReport
-    from computeplan.estimate.efficiency import EfficiencyTables
-    from computeplan.estimate.serving import ServingResult
-    from computeplan.estimate.training import TrainingResult
-    from computeplan.fleet.results import PlanResult
-    from computeplan.fleet.scenario import Scenario, load_scenario
-    from computeplan.perf.goodput import GoodputEstimate
-    from computeplan.workload.jobs import ServingJob, TrainingJob
     from computeplan.catalog import Catalog, get_chip, get_model, get_system, load_catalog
     from computeplan.errors import (
         CatalogError,
@@ -71,8 +64,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         UnitError,
         UnknownEntryError,
     )
+    from computeplan.estimate.efficiency import EfficiencyTables
+    from computeplan.estimate.serving import ServingResult
+    from computeplan.estimate.training import TrainingResult
+    from computeplan.fleet.results import PlanResult
+    from computeplan.fleet.scenario import Scenario, load_scenario
+    from computeplan.perf.goodput import GoodputEstimate
     from computeplan.units import Dimension, format_quantity, parse_quantity
     from computeplan.workload import TransformerSpec
+    from computeplan.workload.jobs import ServingJob, TrainingJob
 
 
 def __getattr__(name: str) -> Any:

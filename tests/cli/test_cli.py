@@ -15,6 +15,15 @@ from tests.catalog.test_builtin_catalog import SCHEMA_CHIP_IDS, SCHEMA_MODEL_IDS
 COMMANDS = ["chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "plan", "validate", "calibrate"]
 
 
+def registered_commands() -> list[str]:
+    """Every command the app has, so that a new one cannot miss the tests below."""
+    from typer.main import get_command
+
+    from computeplan.cli.app import app
+
+    return sorted(get_command(app).commands)  # type: ignore[attr-defined]
+
+
 def run(capsys, *args: str) -> tuple[int, str, str]:
     code = 0
     try:
@@ -109,10 +118,48 @@ def test_debug_shows_the_traceback(capsys, tmp_path):
         main(["show", "chip", "h10", "--debug"])
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+def test_the_command_list_is_complete():
+    assert sorted(COMMANDS) == registered_commands()
+
+
+@pytest.mark.parametrize("command", registered_commands())
 def test_every_command_has_help(capsys, command):
-    code, out, _ = run(capsys, command, "--help")
-    assert code == 0 and "--json" in out and "Usage" in out
+    code, out, err = run(capsys, command, "--help")
+    assert code == 0 and err == ""
+    assert "--json" in out and "Usage" in out
+
+
+def test_root_help_and_bare_command_exit_0(capsys):
+    for args in (["--help"], []):
+        code, out, err = run(capsys, *args)
+        assert code == 0 and err == "" and "Usage" in out
+        assert all(command in out for command in registered_commands())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chips", "--no-such-option"],
+        ["train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "abc"],
+        ["train", "--model", "llama3-8b", "--chip", "h100-sxm"],
+        ["serve", "--model", "llama3-8b", "--input", "-1"],
+        ["train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--top", "0"],
+        ["nope"],
+        ["--debug"],
+        ["show", "chip"],
+        ["chips", "--debug", "--no-such-option"],
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(capsys, args):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Usage:" not in err
+    assert "--help" in err  # where to look
+
+
+def test_a_value_with_newlines_stays_on_one_line(capsys):
+    code, _, err = run(capsys, "show", "chip", "h100\nsxm\r\x0bx")
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: unknown chip")
 
 
 def test_version(capsys):

@@ -135,8 +135,10 @@ def test_validate_reports_rows_it_cannot_predict(capsys, tmp_path):
     bad = text[1].replace(",a100-sxm-80gb,", ",a100-pcie,")
     (tmp_path / "runs.csv").write_text("\n".join([text[0], bad]) + "\n")
     code, out, _ = run(capsys, "validate", str(tmp_path / "runs.csv"), "--json")
-    row = json.loads(out)["rows"][0]
-    assert code == 0 and row["predicted"] is None and "unknown chip 'a100-pcie'" in row["reason"]
+    report = json.loads(out)
+    assert code == 0 and report["rows"] == []  # a row naming an unknown chip is skipped, with the reason
+    assert [s["id"] for s in report["skipped"]] == ["T001"]
+    assert "unknown chip 'a100-pcie'" in report["skipped"][0]["reason"]
 
 
 def test_validate_bad_file(capsys, tmp_path):

@@ -14,6 +14,7 @@ from computeplan.cli.options import (
     cli_catalog,
     parse_set_options,
     print_json,
+    split_list,
 )
 
 app = typer.Typer(
@@ -129,7 +130,7 @@ def train(
     layout: Annotated[
         str | None, typer.Option(help="price this layout instead of searching, e.g. tp=8,pp=16,cp=2,mb=1,zero=1")
     ] = None,
-    top: Annotated[int, typer.Option(min=1, help="show the N fastest layouts")] = 1,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="show the N fastest layouts")] = 1,
     system: Annotated[str | None, typer.Option(help="system id [default: the chip's usual system]")] = None,
     no_fp8: Annotated[bool, typer.Option("--no-fp8", help="search bf16 layouts only")] = False,
     set_: Annotated[
@@ -156,9 +157,9 @@ def train(
         seq_len=seq,
         global_batch=global_batch,
         global_batch_tokens=parse_quantity(global_batch_tokens, Dimension.COUNT, field="--global-batch-tokens")
-        if global_batch_tokens
+        if global_batch_tokens is not None
         else None,
-        tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens else None,
+        tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens is not None else None,
         layout=layout,
         top=top,
         system=system,
@@ -169,7 +170,11 @@ def train(
         failures=not no_failures,
     )
     if json_out:
-        print_json(result.to_dict())
+        from computeplan.report.goodput_text import goodput_json
+
+        data = result.to_dict()
+        data["goodput"] = goodput_json(result.goodput) if result.goodput is not None else None
+        print_json(data)
     else:
         from computeplan.report import training_tables
 
@@ -269,7 +274,7 @@ def serve(
     """Cheapest serving layout per chip within latency targets: $/Mtok, J/token, chips for the traffic."""
     from computeplan import api
 
-    chips = [c.strip() for c in compare.split(",") if c.strip()] if compare else [chip or "trn2"]
+    chips = split_list(compare, "compare") or [chip or "trn2"]
     result = api.serve(
         model,
         chips,
@@ -278,7 +283,7 @@ def serve(
         tpot_s=tpot_ms / 1000 if tpot_ms is not None else None,
         ttft_s=ttft_s,
         traffic=traffic,
-        weight_precisions=[w.strip() for w in weights.split(",") if w.strip()] if weights else None,
+        weight_precisions=split_list(weights, "weight_precisions"),
         prefix_hit_rate=prefix_hit_rate,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
@@ -315,8 +320,6 @@ def goodput(
     debug: DebugOption = False,
 ) -> None:
     """Interruptions, job MTBF, optimal checkpoint interval and goodput of a large training job."""
-    from dataclasses import asdict
-
     from computeplan import api
     from computeplan.files import check_output_path
 
@@ -340,7 +343,9 @@ def goodput(
             title=f"Goodput of {model} training vs cluster size (optimal checkpoint interval)",
         )
     if json_out:
-        print_json({**asdict(est), "chip": chip, "model": model, "plot": plot})
+        from computeplan.report.goodput_text import goodput_json
+
+        print_json({**goodput_json(est), "chip": chip, "model": model, "plot": plot})
         return
     from computeplan.report.goodput_text import print_goodput
 

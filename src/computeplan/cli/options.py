@@ -9,6 +9,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+# Command-line usage errors, which main() prints as one line. Recent typer vendors click as typer._click.
+try:
+    from typer._click.exceptions import ClickException as ClickException
+    from typer._click.exceptions import NoArgsIsHelpError as NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as UsageError
+except ImportError:  # pragma: no cover - an older typer runs on click itself
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+        ClickException as ClickException,
+    )
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+        NoArgsIsHelpError as NoArgsIsHelpError,
+    )
+    from click.exceptions import UsageError as UsageError  # type: ignore[import-not-found,no-redef,unused-ignore]
+
 if TYPE_CHECKING:
     from computeplan.catalog.loader import Catalog
 
@@ -37,9 +51,24 @@ def parse_set_options(items: list[str] | None) -> dict[str, str]:
     return overrides
 
 
+def split_list(text: str | None, field: str) -> list[str] | None:
+    """A comma-separated option (``h100-sxm,trn2``) as a list; None when the option is absent. An option given
+    with nothing in it (``--weights ,``) is an error naming ``field`` (the API parameter), not "use the default"."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        from computeplan.errors import InvalidInput
+
+        raise InvalidInput(field, f"expected a comma-separated list, got {text!r}")
+    return items
+
+
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
-    sys.stdout.write("\n")
+    """``data`` as JSON on stdout. NaN and infinity are refused (they are not JSON): a figure that is legitimately
+    undefined is None (null) before it gets here, and anything else non-finite is a bug that must not be printed."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def cli_catalog(dirs: list[Path] | None) -> Catalog:
@@ -69,6 +98,7 @@ FLAG_OF_FIELD = {
     "traffic": "--traffic",
     "traffic_tokens_per_day": "--traffic",
     "weight_precisions": "--weights",
+    "compare": "--compare",
     "prefix_hit_rate": "--prefix-hit-rate",
     "speculative_tokens": "--speculative-tokens",
     "acceptance_rate": "--acceptance-rate",
@@ -76,6 +106,15 @@ FLAG_OF_FIELD = {
     "run_days": "--days",
     "storage_bytes_per_s_per_chip": "--storage-gb-per-s",
 }
+
+
+def usage_message(exc: ClickException) -> str:
+    """The one-line message of a command-line usage error (unknown option, bad value), with where to get help."""
+    message = " ".join(exc.format_message().split())
+    ctx = exc.ctx if isinstance(exc, UsageError) else None
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
 
 
 def message_for_cli(exc: Exception) -> str:

@@ -131,6 +131,8 @@ def estimate_serving(
     job: ServingJob,
 ) -> ServingResult:
     """Serving on each (cluster, efficiency) pair: one :class:`ChipServing` per chip, in the order given."""
+    if not clusters:
+        raise InvalidInput("chips", "give at least one chip to serve on")
     return ServingResult(model=spec, job=job, chips=tuple(estimate_serving_on(spec, c, e, job) for c, e in clusters))
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from computeplan import checks
 from computeplan.errors import InvalidInput, InvalidLayout
 from computeplan.estimate.reliability import MAX_RUN_DAYS, Reliability, estimate_job_goodput
 from computeplan.hardware.cluster import Cluster
@@ -41,6 +42,8 @@ LAYOUT_DEFAULTS = {
 # Ranges of the other fields (parallel degrees: 1 to the chip count; dp 0 means "what the chips leave").
 LAYOUT_RANGES = {"dp": (0, MAX_CHIPS), "vpp": (1, 1024), "mb": (1, MAX_GLOBAL_BATCH)}
 LAYOUT_CHOICES = {"recompute": (0, 1, 2), "sp": (0, 1), "zero": (0, 1, 2, 3), "hsdp": (0, 1), "fp8": (0, 1)}
+SWITCH_FIELDS = tuple(k for k, allowed in LAYOUT_CHOICES.items() if allowed == (0, 1))  # True/False allowed
+MAX_TOP = 1000
 
 
 def parse_layout(text: str) -> dict[str, int]:
@@ -66,12 +69,27 @@ def parse_layout(text: str) -> dict[str, int]:
     return layout
 
 
+def _layout_value(key: str, value: object) -> int:
+    """One field of a layout mapping as a whole number (a switch may be True/False), or InvalidInput naming it."""
+    if key in SWITCH_FIELDS and isinstance(value, bool):
+        return int(value)
+    try:
+        return checks.whole("layout", value, low=0, high=MAX_CHIPS)
+    except InvalidInput as exc:
+        raise InvalidInput("layout", f"{key}: {exc.problem}") from None
+
+
 def complete_layout(layout: Mapping[str, int], num_chips: int) -> dict[str, int]:
     """A full layout: defaults for missing fields, dp from the chips, every field range-checked."""
-    unknown = [k for k in layout if k not in LAYOUT_DEFAULTS]
+    if not isinstance(layout, Mapping):
+        raise InvalidInput(
+            "layout",
+            f"expected a mapping such as {{'tp': 8, 'pp': 4}} or text 'tp=8,pp=4', got {type(layout).__name__}",
+        )
+    unknown = [repr(k) if not isinstance(k, str) else k for k in layout if k not in LAYOUT_DEFAULTS]
     if unknown:
         raise InvalidInput("layout", f"unknown field(s) {', '.join(unknown)}; fields: {', '.join(LAYOUT_FIELDS)}")
-    full = {**LAYOUT_DEFAULTS, **{k: int(v) for k, v in layout.items()}}
+    full = {**LAYOUT_DEFAULTS, **{k: _layout_value(k, v) for k, v in layout.items()}}
     for key, value in full.items():
         allowed = LAYOUT_CHOICES.get(key)
         if allowed is not None and value not in allowed:
@@ -185,8 +203,7 @@ def estimate_training(
     of the run's failures and checkpoints over its wall time. Raises InvalidLayout when nothing can run."""
     if not 1 <= cluster.num_chips <= MAX_CHIPS:
         raise InvalidInput("num_chips", f"must be between 1 and {MAX_CHIPS:,}, got {cluster.num_chips}")
-    if not 1 <= top <= 1000:
-        raise InvalidInput("top", f"must be between 1 and 1000, got {top}")
+    top = checks.whole("top", top, low=1, high=MAX_TOP)
     kwargs: dict[str, Any] = {"global_batch": job.global_batch, "seq_len": job.seq_len}
     if layout is not None:
         full = complete_layout(layout, cluster.num_chips)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from computeplan.catalog.loader import Catalog
 from computeplan.catalog.schema import CatalogEntry, Confidence, FactEntry, ModelEntry, Sourced
 from computeplan.report import console as report_console
+from computeplan.report import fit_columns
+from computeplan.report import table as new_table
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload import TransformerSpec
 
 _MARK = {Confidence.SPEC: "", Confidence.ANNOUNCED: "†", Confidence.ESTIMATE: "~"}
-LEGEND = "† announced (vendor claim, unshipped or unverified)   ~ estimate (third party or computeplan; see `show`)"
+LEGEND = "† announced (vendor claim, not yet verified)   ~ estimate (third party or computeplan; see `show`)"
 
 
 def _console() -> Console:
@@ -38,25 +39,32 @@ def entry_json(catalog: Catalog, kind: str, entry: CatalogEntry) -> dict[str, An
     return data
 
 
+def _note_dropped(console: Console, dropped: list[str]) -> None:
+    if dropped:
+        names = ", ".join(d.replace("\n", " ") for d in dropped)
+        console.print(f"[dim]not shown at this width: {names} (see --json or a wider $COLUMNS)[/dim]")
+
+
 def print_chips(catalog: Catalog) -> None:
-    table = Table(title="Chips (dense peak per chip; bandwidths per direction)", title_justify="left")
+    table = new_table("Chips: dense peak TFLOP/s per chip; scale-up (up) and scale-out (out) per direction")
     for col in (
         "id",
         "vendor",
         "year",
-        "bf16 TFLOP/s",
+        "bf16",
         "fp8",
         "fp4",
-        "HBM GB",
-        "HBM TB/s",
-        "power W",
-        "scale-up GB/s",
-        "domain",
-        "scale-out Gb/s",
-        "$/chip-h",
+        "HBM\nGB",
+        "HBM\nTB/s",
+        "power\nW",
+        "up\nGB/s",
+        "up\nchips",
+        "out\nGb/s",
+        "price\n$/h",
         "status",
     ):
-        table.add_column(col, justify="left" if col in ("id", "vendor", "status") else "right")
+        left = col in ("id", "vendor", "status")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True, vertical="bottom")
     for c in catalog.chips.values():
         table.add_row(
             c.id,
@@ -75,25 +83,28 @@ def print_chips(catalog: Catalog) -> None:
             c.status.value,
         )
     console = _console()
+    dropped = fit_columns(console, table, ["vendor", "year", "fp4"])
     console.print(table)
     console.print(LEGEND)
+    _note_dropped(console, dropped)
 
 
 def print_systems(catalog: Catalog) -> None:
-    table = Table(title="Systems (per chip, per direction)", title_justify="left")
+    table = new_table("Systems: per chip and per direction; scale-up (up) domain and scale-out (out) network")
     for col in (
         "id",
         "chip",
-        "domain",
-        "scale-up",
-        "GB/s",
-        "latency us",
-        "scale-out",
-        "Gb/s",
-        "latency us",
-        "host W/chip",
+        "up\nchips",
+        "up\ntopology",
+        "up\nGB/s",
+        "up\nlat. us",
+        "out\ntopology",
+        "out\nGb/s",
+        "out\nlat. us",
+        "host\nW/chip",
     ):
-        table.add_column(col, justify="left" if col in ("id", "chip", "scale-up", "scale-out") else "right")
+        left = col in ("id", "chip") or col.endswith("topology")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True, vertical="bottom")
     for s in catalog.systems.values():
         chip = catalog.chip(s.chip)
         up = s.scaleup_bytes_per_s or chip.scaleup_bytes_per_s
@@ -111,12 +122,14 @@ def print_systems(catalog: Catalog) -> None:
             _num(s.host_power_w_per_chip, 1),
         )
     console = _console()
+    dropped = fit_columns(console, table, ["host\nW/chip", "up\nlat. us", "out\nlat. us"])
     console.print(table)
     console.print(LEGEND)
+    _note_dropped(console, dropped)
 
 
 def print_models(catalog: Catalog) -> None:
-    table = Table(title="Models (parameters computed from the architecture)", title_justify="left")
+    table = new_table("Models: parameters computed from the architecture")
     for col in (
         "id",
         "L",
@@ -126,13 +139,14 @@ def print_models(catalog: Catalog) -> None:
         "mlp",
         "V",
         "T",
-        "attention",
+        "attn",
         "experts",
         "params",
         "active",
         "stated",
     ):
-        table.add_column(col, justify="left" if col in ("id", "mlp", "attention") else "right")
+        left = col in ("id", "mlp", "attn")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True, vertical="bottom")
     for m in catalog.models.values():
         spec = TransformerSpec.from_entry(m)
         experts = (
@@ -156,12 +170,16 @@ def print_models(catalog: Catalog) -> None:
             f"{spec.param_count(active_only=True) / 1e9:,.1f}B",
             stated,
         )
-    _console().print(table)
+    console = _console()
+    dropped = fit_columns(console, table, ["stated", "mlp", "attn"])
+    console.print(table)
+    _note_dropped(console, dropped)
 
 
 def print_facts(catalog: Catalog) -> None:
-    table = Table(title="Facts (datacenter and market)", title_justify="left")
-    for col in ("id", "value", "name", "date"):
+    table = new_table("Facts: datacenter and market")
+    table.add_column("id", no_wrap=True)
+    for col in ("value", "name", "date"):
         table.add_column(col, overflow="fold")
     for f in catalog.facts.values():
         table.add_row(f.id, f.human() + _MARK[f.confidence], f.name, f.date)
@@ -184,8 +202,9 @@ def print_entry(catalog: Catalog, kind: str, entry: CatalogEntry) -> None:
             alt_text = format_quantity(alt.value, entry.dimension)
             console.print(f"alternative: {alt_text} ({alt.confidence.value}, {alt.date}) {alt.source}")
         return
-    table = Table(show_header=True, header_style="bold")
-    for col in ("field", "value", "confidence", "date", "source"):
+    table = new_table()
+    table.add_column("field", no_wrap=True)
+    for col in ("value", "confidence", "date", "source"):
         table.add_column(col, overflow="fold")
     for name, value in entry:
         if isinstance(value, Sourced):
@@ -207,8 +226,8 @@ def print_entry(catalog: Catalog, kind: str, entry: CatalogEntry) -> None:
 
 def _print_model(console: Console, m: ModelEntry) -> None:
     spec = TransformerSpec.from_entry(m)
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("field")
+    table = new_table()
+    table.add_column("field", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in m:
         if value is None or name in ("id", "name"):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
 from computeplan.report import console as report_console
+from computeplan.report import table as new_table
 from computeplan.units import Dimension, format_quantity
 
 if TYPE_CHECKING:
@@ -29,21 +28,23 @@ def print_serving(plan: ServingResult) -> None:
         f"{plan.model.name}: {job.input_len:,.0f} input + {job.output_len:,.0f} output tokens per request; "
         f"{', '.join(targets) or 'no latency target'}; {plan.layouts_evaluated:,} layouts priced"
     )
-    table = Table(title="Cheapest layout per chip (continuous batching)", title_justify="left")
+    table = new_table("Cheapest layout per chip (continuous batching)")
     for col in (
         "chip",
         "tp x pp",
         "batch",
-        "weights/KV",
-        "TTFT s",
-        "TPOT ms",
-        "tok/s/chip",
-        "$/M out",
-        "$/M in",
-        "J/token",
-        "chips needed",
+        "weights\n/KV",
+        "TTFT\ns",
+        "TPOT\nms",
+        "tok/s\n/chip",
+        "$/M\nout",
+        "$/M\nin",
+        "J\n/token",
+        "chips\nneeded",
     ):
-        table.add_column(col, justify="left" if col in ("chip", "weights/KV") else "right")
+        left = col in ("chip", "weights\n/KV")
+        # only the last column may wrap: it holds the reason when a chip has no layout
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "chips\nneeded", vertical="bottom")
     for c in plan.chips:
         r = c.estimate
         if r is None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
-from computeplan.perf.layout import describe_layout
+from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
 from computeplan.report import console as report_console
+from computeplan.report import table as new_table
 from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, Dimension, format_quantity
 
 if TYPE_CHECKING:
@@ -18,6 +20,32 @@ if TYPE_CHECKING:
 
 def _console() -> Console:
     return report_console()
+
+
+PARALLEL_DEGREES = ("tp", "pp", "dp", "cp", "ep", "vpp")
+SWITCHES = ("sp", "hsdp", "fp8")  # shown by name when on
+LAYOUT_NOTE = "layout: parallel degrees above 1 and the switches that are on (--json for every field)"
+
+
+def short_layout(layout: Mapping[str, int]) -> str:
+    """A layout in a few words for a table cell: the parallel degrees above 1, the micro-batch when above 1, the
+    recompute policy when any, the switches that are on and the ZeRO stage when sharding, in the order of
+    LAYOUT_FIELDS: ``tp=8 pp=16 dp=4 vpp=2 sp zero=1``. A field the mapping lacks counts as its plain default."""
+    parts = []
+    for name in LAYOUT_FIELDS:
+        value = int(layout.get(name, 1 if name in (*PARALLEL_DEGREES, "mb") else 0))
+        if name in (*PARALLEL_DEGREES, "mb"):
+            if value != 1:
+                parts.append(f"{name}={value}")
+        elif name == "recompute":
+            if value:
+                parts.append(f"recompute={Recompute(value).name.lower()}")
+        elif name in SWITCHES:
+            if value:
+                parts.append(name)
+        elif value:  # zero
+            parts.append(f"{name}={value}")
+    return " ".join(parts) or "one chip, no options"
 
 
 def print_training(plan: TrainingResult) -> None:
@@ -34,13 +62,16 @@ def print_training(plan: TrainingResult) -> None:
             f"searched {plan.layouts_evaluated:,} layouts: {plan.layouts_valid:,} can run, "
             f"{plan.layouts_fitting:,} fit in memory"
         )
-    table = Table(title="Best layouts" if plan.searched else "Given layout", title_justify="left")
-    for col in ("#", "layout", "step s", "MFU", "HFU", "tokens/s/chip", "memory GB", "fits"):
-        table.add_column(col, justify="left" if col == "layout" else "right")
+    table = new_table("Best layouts" if plan.searched else "Given layout")
+    for col in ("#", "layout", "step s", "MFU", "HFU", "tokens/s\n/chip", "memory\nGB", "fits"):
+        # the layout may wrap, between its words, when nothing else gives; numbers never do
+        table.add_column(
+            col, justify="left" if col == "layout" else "right", no_wrap=col != "layout", vertical="bottom"
+        )
     for i, e in enumerate(plan.estimates, start=1):
         table.add_row(
             str(i),
-            describe_layout(e.layout),
+            short_layout(e.layout),
             f"{e.step_time_s:.3f}",
             f"{e.mfu:.1%}",
             f"{e.hfu:.1%}",
@@ -49,22 +80,22 @@ def print_training(plan: TrainingResult) -> None:
             "yes" if e.fits else "NO",
         )
     console.print(table)
+    console.print(f"[dim]{LAYOUT_NOTE}[/dim]")
     best = plan.estimates[0]
-    parts = Table(title="Step time of the first layout", title_justify="left")
+    parts = new_table("Step time of layout 1")
     parts.add_column("part")
     parts.add_column("seconds", justify="right")
     parts.add_column("share", justify="right")
     for name, value in best.breakdown_s.items():
         parts.add_row(name, f"{value:.3f}", f"{value / best.step_time_s:.1%}")
     console.print(parts)
-    memory = Table(
-        title=f"Memory per chip ({format_quantity(best.hbm_bytes, Dimension.BYTES)} HBM)", title_justify="left"
-    )
+    memory = new_table("Memory per chip")
     memory.add_column("part")
     memory.add_column("GB", justify="right")
     for name, value in best.memory_breakdown_bytes.items():
         memory.add_row(name, f"{value / 1e9:.2f}")
     memory.add_row("total", f"{best.memory_bytes / 1e9:.2f}")
+    memory.add_row("HBM", f"{best.hbm_bytes / 1e9:.2f}")
     console.print(memory)
     if not best.fits:
         console.print(f"does NOT fit: short by {format_quantity(best.memory_bytes - best.hbm_bytes, Dimension.BYTES)}")
@@ -76,7 +107,9 @@ def print_training(plan: TrainingResult) -> None:
             f"energy {best.energy_j / JOULES_PER_KWH / 1e6:,.2f} GWh (PUE {plan.job.pue:.2f}); cost {cost}"
         )
     with_failures = plan.time_to_train_with_failures_s(best)
-    if plan.goodput is not None and with_failures is not None:
+    if plan.goodput is not None and with_failures is not None and not math.isfinite(plan.goodput.job_mtbf_s):
+        console.print("with failures: none expected (the catalog's failure rates are zero)")
+    elif plan.goodput is not None and with_failures is not None:
         g = plan.goodput
         interruptions = f"{g.interruptions:,.0f} interruptions, " if g.interruptions is not None else ""
         console.print(
@@ -91,14 +124,15 @@ def print_training(plan: TrainingResult) -> None:
 
 def print_validation(report: ValidationReport, path: str) -> None:
     console = _console()
-    table = Table(title=f"Predicted vs measured: {path}", title_justify="left")
+    table = new_table(f"Predicted vs measured: {path}")
     for col in ("id", "set", "chip", "metric", "measured", "predicted", "error %", "layout / reason"):
-        table.add_column(col, justify="left" if col in ("id", "set", "chip", "metric", "layout / reason") else "right")
+        left = col in ("id", "set", "chip", "metric", "layout / reason")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "layout / reason")
     for r in report.rows:
         err = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
         pred = "-" if r.predicted is None else f"{r.predicted:.4g}"
-        if r.layout and "recompute" in r.layout:
-            detail = describe_layout(r.layout)
+        if r.layout and all(name in r.layout for name in LAYOUT_FIELDS):
+            detail = short_layout(r.layout)
         else:
             detail = ", ".join(f"{k}={v}" for k, v in r.layout.items()) if r.layout else (r.reason or "")
         if r.filled:

@@ -17,6 +17,7 @@ MAX_PROMPT_TOKENS = 2**24
 MAX_SPECULATIVE_TOKENS = 16
 MAX_TOKENS_PER_DAY = 1e18
 MAX_PUE = 3.0
+MIN_UTILIZATION = 1e-3  # average load vs saturated throughput; below 0.1% a fleet is idle, not serving
 DEFAULT_BATCH_TOKENS = 4e6  # tokens per step when the caller gives neither sequences nor tokens
 
 
@@ -78,6 +79,14 @@ class ServingJob:
 
     def __post_init__(self) -> None:
         checks.number("input_len", self.input_len, low=0.0, high=MAX_PROMPT_TOKENS)
+        precisions = self.weight_precisions
+        if precisions is not None and (
+            not isinstance(precisions, tuple) or not precisions or not all(isinstance(w, str) for w in precisions)
+        ):
+            raise InvalidInput(
+                "weight_precisions",
+                f"expected None or a non-empty tuple of names such as ('bf16', 'fp8'), got {precisions!r}",
+            )
         checks.number("output_len", self.output_len, low=1.0, high=MAX_PROMPT_TOKENS)
         if self.tpot_s is not None:
             checks.number("tpot_s", self.tpot_s, low=0.0, high=3600.0, low_open=True)
@@ -88,7 +97,7 @@ class ServingJob:
         checks.fraction("prefix_hit_rate", self.prefix_hit_rate)
         checks.fraction("acceptance_rate", self.acceptance_rate)
         checks.whole("speculative_tokens", self.speculative_tokens, low=0, high=MAX_SPECULATIVE_TOKENS)
-        checks.number("utilization", self.utilization, low=0.0, high=1.0, low_open=True)
+        checks.number("utilization", self.utilization, low=MIN_UTILIZATION, high=1.0)
         checks.number("pue", self.pue, low=1.0, high=MAX_PUE)
 
 
@@ -98,6 +107,9 @@ def parse_traffic(text: str, output_len: float) -> float:
     from computeplan.errors import ComputeplanError
     from computeplan.units import SECONDS_PER_DAY, Dimension, parse_quantity
 
+    checks.number("output_len", output_len, low=1.0, high=MAX_PROMPT_TOKENS)  # scales req/s and req/day
+    if not isinstance(text, str):
+        raise InvalidInput("traffic", f"expected text such as '50req/s', got {type(text).__name__}")
     raw = text.replace(" ", "")
     scales = (
         ("tokens/day", 1.0),
