@@ -78,3 +78,17 @@ def fraction(field: str, value: object, *, high_open: bool = True) -> float:
     if high_open and x >= 1.0:
         raise InvalidInput(field, f"must be in [0, 1), got {x:g}")
     return x
+
+
+def flag(field: str, value: object) -> bool:
+    """A switch: True or False (not 'yes', 1 or None)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(field, f"expected True or False, got {_shown(value)}")
+    return value
+
+
+def text(field: str, value: object) -> str:
+    """A non-empty string (an id, a file name)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, f"expected a non-empty id or file name, got {_shown(value)}")
+    return value

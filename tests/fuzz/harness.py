@@ -104,7 +104,7 @@ def _walk(data: Any, path: str, *, nonnegative: bool, inherited: bool) -> None:
             assert mfu - 1e-9 <= hfu <= 1 + 1e-9, f"{path}: hfu {hfu} vs mfu {mfu}"
     good = data.get("goodput")
     if isinstance(good, int | float) and not isinstance(good, bool):
-        assert 0 < good <= 1, f"{path}.goodput = {good}"
+        assert 0 <= good <= 1, f"{path}.goodput = {good}"  # 0: failures outpace checkpoints
     for key, value in data.items():
         unit_key = nonnegative and (inherited or str(key).endswith(NONNEGATIVE_SUFFIXES))
         if unit_key and isinstance(value, int | float) and not isinstance(value, bool):

@@ -14,6 +14,7 @@ from computeplan.cli.options import (
     cli_catalog,
     parse_set_options,
     print_json,
+    progress_bar,
     split_list,
 )
 
@@ -183,7 +184,7 @@ def train(
 
 @app.command()
 def validate(
-    path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs in the schema of SCHEMA.md")],
+    path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs (columns: docs/runs-schema.md)")],
     markdown: Annotated[bool, typer.Option("--markdown", help="print the docs/ACCURACY.md section instead")] = False,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
@@ -192,21 +193,19 @@ def validate(
     """Predict each measured run (training or serving) with its own layout and report the error."""
     from computeplan import api
 
-    report = api.validate(path, catalog=cli_catalog(catalog))
+    with progress_bar("predicting runs") as progress:
+        report = api.validate(path, catalog=cli_catalog(catalog), progress=progress)
     if json_out:
         print_json(report.to_dict())
     elif markdown:
         from computeplan.calibration import report as accuracy
-        from computeplan.catalog.loader import load_efficiency_table
+        from computeplan.estimate.efficiency import builtin_efficiency_tables
 
+        table = builtin_efficiency_tables().table(report.kind)
         if report.kind == "inference":
-            text = accuracy.inference_markdown(
-                report.rows, report.held_out, load_efficiency_table(kind="inference"), source=path
-            )
+            text = accuracy.inference_markdown(report.rows, report.held_out, table, source=path)
         else:
-            text = accuracy.accuracy_markdown(
-                report.rows, report.held_out, load_efficiency_table(), source=path, command="make accuracy"
-            )
+            text = accuracy.accuracy_markdown(report.rows, report.held_out, table, source=path, command="make accuracy")
         typer.echo(text, nl=False)
     else:
         from computeplan.report import training_tables
@@ -230,7 +229,9 @@ def calibrate(
 
     if out:
         check_output_path(out, inputs=[path], what="calibration table")
-    table = {"generated_by": f"computeplan calibrate {path}", **api.calibrate(path, catalog=cli_catalog(catalog))}
+    with progress_bar("fitting") as progress:
+        fitted = api.calibrate(path, catalog=cli_catalog(catalog), progress=progress)
+    table = {"generated_by": f"computeplan calibrate {path}", **fitted}
     if json_out:
         print_json(table)
         return
@@ -388,7 +389,9 @@ def plan(
 
         write_atomic(report, plan_html(result, cat), inputs=[scenario], what="report")
     if json_out:
-        print_json({**result.to_dict(), "report": report})
+        from computeplan.report.plan_report import headline
+
+        print_json({**result.to_dict(), "headline": headline(result), "report": report})
         return
     from computeplan.report.plan_report import print_plan
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,6 +83,8 @@ def cli_catalog(dirs: list[Path] | None) -> Catalog:
 
 # The command-line flag of each parameter a library error may name (computeplan.errors.InvalidInput.field).
 FLAG_OF_FIELD = {
+    "model": "--model",
+    "chip": "--chip",
     "seq_len": "--seq",
     "global_batch": "--global-batch",
     "global_batch_tokens": "--global-batch-tokens",
@@ -104,6 +108,7 @@ FLAG_OF_FIELD = {
     "acceptance_rate": "--acceptance-rate",
     "utilization": "--utilization",
     "run_days": "--days",
+    "days": "--days",
     "storage_bytes_per_s_per_chip": "--storage-gb-per-s",
 }
 
@@ -128,3 +133,23 @@ def message_for_cli(exc: Exception) -> str:
             problem = problem.split(", got")[0].replace("must be at most", "must be at most the equivalent of")
         return f"{flag}: {problem}"
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr, as a ``progress(done, total)`` callback; None when stderr is not a terminal
+    (pipes, tests, CI), so that machine-readable output stays clean."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

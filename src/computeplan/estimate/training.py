@@ -129,8 +129,8 @@ class TrainingResult:
     def time_to_train_with_failures_s(self, estimate: TrainingEstimate | None = None) -> float | None:
         """Wall time to train, stretched by the goodput of interruptions and checkpoints (None without tokens)."""
         e = estimate or self.best
-        if e.time_to_train_s is None or self.goodput is None:
-            return None
+        if e.time_to_train_s is None or self.goodput is None or self.goodput.goodput <= 0.0:
+            return None  # not asked, or failures come faster than checkpoints: the run never finishes
         return float(e.time_to_train_s / self.goodput.goodput)
 
     def to_frame(self) -> pd.DataFrame:
@@ -218,7 +218,7 @@ def estimate_training(
         params = float(spec.param_count())
         good = estimate_job_goodput(reliability, params, cluster.num_chips)
         wall = estimates[0].time_to_train_s
-        if wall is not None and wall / good.goodput <= MAX_RUN_DAYS * SECONDS_PER_DAY:
+        if wall is not None and good.goodput > 0.0 and wall / good.goodput <= MAX_RUN_DAYS * SECONDS_PER_DAY:
             # interruptions expected over the run's wall time, failures included
             good = estimate_job_goodput(reliability, params, cluster.num_chips, run_s=wall / good.goodput)
     return TrainingResult(

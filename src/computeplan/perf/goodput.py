@@ -67,11 +67,17 @@ def expected_segment_time_s(tau_s: float, delta_s: float, restart_s: float, mtbf
     """E[T] for tau seconds of work plus a delta-second checkpoint under exponential failures (Daly 2006)."""
     if math.isinf(mtbf_s):
         return tau_s + delta_s
+    exponent = restart_s / mtbf_s + (tau_s + delta_s) / mtbf_s
+    if exponent > MAX_EXPONENT:  # failures far more often than a segment lasts: the segment never completes
+        return math.inf
     return mtbf_s * math.exp(restart_s / mtbf_s) * math.expm1((tau_s + delta_s) / mtbf_s)
 
 
+MAX_EXPONENT = 700.0  # e^700 ~ 1e304: beyond it E[T] is not a float, and goodput is 0 to any precision
+
+
 def goodput(tau_s: float, delta_s: float, restart_s: float, mtbf_s: float) -> float:
-    """Fraction of wall-clock time that advances training."""
+    """Fraction of wall-clock time that advances training (0 when a segment can never complete)."""
     return tau_s / expected_segment_time_s(tau_s, delta_s, restart_s, mtbf_s)
 
 

@@ -273,9 +273,10 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
 
 def print_plan(result: PlanResult) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from computeplan.report import console as report_console
+    from computeplan.report import fit_columns
+    from computeplan.report import table as report_table
 
     console = report_console()
     console.print(f"[bold]{escape(plan_title(result))}[/bold]")
@@ -284,15 +285,18 @@ def print_plan(result: PlanResult) -> None:
     for warning in result.warnings:
         console.print(f"[red]! {escape(warning)}[/red]")
     headers, rows = _period_rows(result)
-    table = Table(title="Year by year", title_justify="left")
+    table = report_table("Year by year")
     for col in headers:
-        table.add_column(col, justify="left" if col in ("period", "limited by") else "right")
+        table.add_column(col, justify="left" if col in ("period", "limited by") else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
+    dropped = fit_columns(console, table, ["$/Mtok", "tokens served", "training FLOP", "GW"])
     console.print(table)
-    binding = Table(title="Binding constraints (shadow prices)", title_justify="left")
+    if dropped:
+        console.print(f"(hidden to fit the terminal: {', '.join(dropped)}; --json has every figure)")
+    binding = report_table("Binding constraints (shadow prices)")
     for col in ("constraint", "where", "shadow price", "unit"):
-        binding.add_column(col)
+        binding.add_column(col, overflow="fold")
     for row in _binding_rows(result, 12):
         binding.add_row(*row)
     console.print(binding)

@@ -15,6 +15,8 @@ SPEC_FIELDS = tuple(f.name for f in fields(TransformerSpec) if f.name != "name")
 
 def override_spec(spec: TransformerSpec, overrides: Mapping[str, str | int | bool]) -> TransformerSpec:
     """``spec`` with fields replaced; values may be text (``"64"``, ``"true"``). The result is re-validated."""
+    if not isinstance(overrides, Mapping):
+        raise InvalidInput("overrides", f"expected a mapping of field to value, got {type(overrides).__name__}")
     changes: dict[str, Any] = {}
     for key, raw in overrides.items():
         if key not in SPEC_FIELDS:

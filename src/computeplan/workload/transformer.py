@@ -77,6 +77,13 @@ class TransformerSpec:
             for name, value in sizes
             if isinstance(value, bool) or not isinstance(value, Integral)
         ]
+        wrong_type += [
+            f"{f.name}={getattr(self, f.name)!r:.40} must be True or False"
+            for f in fields(self)
+            if f.type in ("bool", bool) and not isinstance(getattr(self, f.name), bool)
+        ]
+        if not isinstance(self.name, str):
+            wrong_type.append(f"name={self.name!r:.40} must be text")
         if wrong_type:
             return wrong_type  # the rules below compare numbers
         found = []
