@@ -61,6 +61,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/search_training.py
 	$(BIN)/python benchmarks/search_serving.py
 	$(BIN)/python benchmarks/fleet_lp.py
+	$(BIN)/python benchmarks/validate_scale.py
 
 ## calibrate: refit the efficiency parameters per chip family on the measured runs (held-out rows excluded)
 calibrate: $(VENV)/.installed
