@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from computeplan import checks
 from computeplan.catalog.loader import Catalog, is_entry_file, load_catalog, load_entry_file
 from computeplan.catalog.schema import ChipEntry, ModelEntry
+from computeplan.economics import DEFAULT_PUE, PUE_FACT_ID
 from computeplan.errors import CatalogError, InvalidInput
 from computeplan.estimate.efficiency import EfficiencyTables, builtin_efficiency_tables
 from computeplan.estimate.reliability import MAX_RUN_DAYS, estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import ServingResult, estimate_serving
 from computeplan.estimate.training import TrainingResult, estimate_training, parse_layout
 from computeplan.hardware.cluster import cluster_from_catalog
-from computeplan.perf.economics import DEFAULT_PUE, PUE_FACT_ID
 from computeplan.perf.goodput import GoodputEstimate
 from computeplan.units import SECONDS_PER_DAY
 from computeplan.workload.jobs import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from computeplan.perf import economics as eco
+from computeplan import economics as eco
 
 
 def test_calendar_is_one_julian_year():

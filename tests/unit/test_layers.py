@@ -14,6 +14,7 @@ LAYERS = {
     "units": 0.5,
     "checks": 0.5,
     "files": 0.5,
+    "economics": 0.7,  # conventions built on units
     "catalog": 1,
     "hardware": 2,
     "workload": 2,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from computeplan.catalog.loader import Catalog
+from computeplan.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.errors import ComputeplanError, ScenarioError
 from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.estimate.reliability import reliability_from_catalog
@@ -19,7 +20,6 @@ from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
 from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
 from computeplan.hardware.cluster import cluster_from_catalog
-from computeplan.perf.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.units import SECONDS_PER_HOUR
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
 from computeplan.workload.transformer import TransformerSpec

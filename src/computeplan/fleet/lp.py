@@ -29,6 +29,7 @@ import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]
 from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
 
+from computeplan.economics import energy_usd_per_watt
 from computeplan.errors import Infeasible, ScenarioError
 from computeplan.fleet.inputs import FleetInputs
 from computeplan.fleet.scenario import Scenario
@@ -329,7 +330,7 @@ def define_spend(
     commitment on it."""
     t_n = inp.add_allowed.shape[1]
     spend = lp.add_variables("spend", (t_n,))  # in units.usd
-    energy = scenario.power.electricity_usd_per_kwh * scenario.power.pue * inp.hours_per_period / 1000.0
+    energy = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, scenario.power.pue)
     per_chip = inp.rent_usd_per_chip_period + inp.energy_paid * energy * inp.watts_per_chip
     k, t, cols = in_service(inp, add)
     t_all = np.arange(t_n)

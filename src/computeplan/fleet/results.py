@@ -27,10 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from computeplan.economics import energy_usd_per_watt
 from computeplan.errors import Infeasible
 from computeplan.fleet.inputs import FleetInputs, workload_labels
 from computeplan.fleet.lp import PENALTY, Constraint, Solution, Units
 from computeplan.fleet.scenario import Scenario, scenario_warnings
+from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 TINY = 1e-7
 NO_LIMIT = "none"
@@ -211,7 +213,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     _check_met(scenario, inp, sol, spend, gap, short_train, short_tokens)
 
     pue = scenario.power.pue
-    energy_price = scenario.power.electricity_usd_per_kwh * pue * inp.hours_per_period / 1000.0
+    energy_price = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, pue)
     rent = fleet * inp.rent_usd_per_chip_period[:, None]
     capex = add * inp.capex_usd_per_chip[:, None]
     energy = fleet * (inp.energy_paid * inp.watts_per_chip)[:, None] * energy_price
@@ -236,7 +238,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
         index=pd.MultiIndex.from_product([inp.periods, options], names=["period", "option"]),
     )
 
-    seconds = inp.hours_per_period * 3600.0
+    seconds = inp.hours_per_period * SECONDS_PER_HOUR
     train_labels, serve_labels = workload_labels(scenario)
     training = _training_frame(scenario, inp, train, short_train, train_h, train_labels, seconds)
     serving = pd.DataFrame(
@@ -354,9 +356,9 @@ def _training_frame(
             "chip_hours": train_h.sum(axis=1).T.ravel(),
             "runs_equivalent": np.divide(train, size, out=np.zeros_like(train), where=size > 0).T.ravel(),
             "frontier_run_days": (
-                np.divide(size, rate, out=np.full_like(train, np.nan), where=rate > 0) / 86400.0
+                np.divide(size, rate, out=np.full_like(train, np.nan), where=rate > 0) / SECONDS_PER_DAY
             ).T.ravel(),
-            "largest_run_flop_in_run_days": (rate * run_days * 86400.0).T.ravel(),
+            "largest_run_flop_in_run_days": (rate * run_days * SECONDS_PER_DAY).T.ravel(),
         },
         index=pd.MultiIndex.from_product([inp.periods, labels], names=["period", "workload"]),
     )

@@ -47,6 +47,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from computeplan.economics import DEFAULT_PUE
 from computeplan.errors import ScenarioError
 from computeplan.files import load_yaml, parse_yaml_text
 from computeplan.units import Dimension, format_quantity, parse_quantity
@@ -193,7 +194,7 @@ class PowerSpec(_Strict):
     buildable_w_per_year: Watts = 0.0
     build_lead_years: int = Field(default=2, ge=0, le=MAX_YEARS)
     capex_usd_per_w: UsdPerWatt = 0.0
-    pue: float = Field(default=1.15, ge=1.0, le=3.0)
+    pue: float = Field(default=DEFAULT_PUE, ge=1.0, le=3.0)
     electricity_usd_per_kwh: UsdPerKwh = 0.08
     about: Source = Source()
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from computeplan.economics import facility_power_w, serving_chip_power_w
 from computeplan.hardware.cluster import Cluster
-from computeplan.perf.economics import facility_power_w, serving_chip_power_w
 from computeplan.perf.inference import (
     BYTES_PER_KV,
     BYTES_PER_WEIGHT,

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from computeplan.economics import DEFAULT_PUE, chip_hours, facility_energy_j, training_chip_power_w
 from computeplan.errors import InvalidLayout
 from computeplan.hardware.cluster import Cluster
 from computeplan.hardware.efficiency import EfficiencyParams
-from computeplan.perf.economics import DEFAULT_PUE, chip_hours, facility_energy_j, training_chip_power_w
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts, describe_layout
 from computeplan.perf.training import StepArrays, training_step
 from computeplan.search.space import enumerate_layouts

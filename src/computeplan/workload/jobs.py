@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from computeplan import checks
+from computeplan.economics import DEFAULT_PUE
 from computeplan.errors import InvalidInput
+from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 MAX_SEQ_LEN = 2**24  # tokens per sequence (16M: beyond any published context window)
 MAX_GLOBAL_BATCH = 2**24  # sequences per optimizer step
@@ -29,7 +31,7 @@ class TrainingJob:
     seq_len: int
     global_batch: int
     tokens: float | None = None
-    pue: float = 1.15
+    pue: float = DEFAULT_PUE
 
     def __post_init__(self) -> None:
         checks.whole("seq_len", self.seq_len, low=1, high=MAX_SEQ_LEN)
@@ -75,7 +77,7 @@ class ServingJob:
     speculative_tokens: int = 0
     acceptance_rate: float = 0.0
     utilization: float = 1.0
-    pue: float = 1.15
+    pue: float = DEFAULT_PUE
 
     def __post_init__(self) -> None:
         checks.number("input_len", self.input_len, low=0.0, high=MAX_PROMPT_TOKENS)
@@ -89,9 +91,9 @@ class ServingJob:
             )
         checks.number("output_len", self.output_len, low=1.0, high=MAX_PROMPT_TOKENS)
         if self.tpot_s is not None:
-            checks.number("tpot_s", self.tpot_s, low=0.0, high=3600.0, low_open=True)
+            checks.number("tpot_s", self.tpot_s, low=0.0, high=SECONDS_PER_HOUR, low_open=True)
         if self.ttft_s is not None:
-            checks.number("ttft_s", self.ttft_s, low=0.0, high=86400.0, low_open=True)
+            checks.number("ttft_s", self.ttft_s, low=0.0, high=SECONDS_PER_DAY, low_open=True)
         if self.traffic_tokens_per_day is not None:
             checks.number("traffic_tokens_per_day", self.traffic_tokens_per_day, low=0.0, high=MAX_TOKENS_PER_DAY)
         checks.fraction("prefix_hit_rate", self.prefix_hit_rate)

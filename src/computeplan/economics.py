@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR
 
+WATT_HOURS_PER_KWH = 1000.0
+
 # One calendar for everyone: a Julian year of 365.25 days (8,766 h), as units.SECONDS_PER_YEAR.
 DAYS_PER_YEAR = SECONDS_PER_YEAR / SECONDS_PER_DAY
 HOURS_PER_YEAR = SECONDS_PER_YEAR / SECONDS_PER_HOUR
@@ -61,6 +63,11 @@ def facility_energy_j(
 def energy_cost_usd(energy_j: float, usd_per_kwh: float) -> float:
     """Cost of ``energy_j`` joules at ``usd_per_kwh``."""
     return energy_j / JOULES_PER_KWH * usd_per_kwh
+
+
+def energy_usd_per_watt(hours: float, usd_per_kwh: float, pue: float) -> float:
+    """Cost of drawing one watt of chip power for ``hours``, at the facility (x PUE) [USD per W]."""
+    return hours * pue * usd_per_kwh / WATT_HOURS_PER_KWH
 
 
 def rent_cost_usd(seconds: float, num_chips: float, usd_per_chip_hour: float) -> float:
