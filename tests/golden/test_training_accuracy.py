@@ -21,19 +21,19 @@ def report():
 
 
 def test_every_row_is_predicted(report):
-    assert report.summary["count"] == report.summary["predicted"] == 75
+    assert report.summary.count == report.summary.predicted == 75
     assert all(r.reason is None for r in report.rows)
 
 
 def test_median_error_stays_at_the_documented_value(report):
-    assert report.summary["median_abs_error_pct"] <= 6.0
-    assert report.summary["max_abs_error_pct"] <= 30.0
+    assert report.summary.median_abs_error_pct <= 6.0
+    assert report.summary.max_abs_error_pct <= 30.0
 
 
 def test_held_out_rows_hold(report):
     assert len(report.held_out) >= 15
-    assert report.summary_held_out["median_abs_error_pct"] <= 10.0
-    assert report.summary_held_out["max_abs_error_pct"] <= 30.0
+    assert report.summary_held_out.median_abs_error_pct <= 10.0
+    assert report.summary_held_out.max_abs_error_pct <= 30.0
 
 
 def test_rows_name_the_fields_filled_by_search(report):

@@ -120,7 +120,7 @@ def test_a_row_that_no_layout_can_run_is_a_result_without_prediction(tmp_path):
     bad = report.rows[-1]
     assert bad.id == "BAD" and bad.predicted is None and "no tp x pp x precision divides 8 chips" in (bad.reason or "")
     assert [r.predicted is not None for r in report.rows] == [True, True, True, False] and not report.skipped
-    assert report.summary["count"] == 4 and report.summary["predicted"] == 3
+    assert report.summary.count == 4 and report.summary.predicted == 3
 
 
 def test_a_row_with_more_cells_than_the_header_is_skipped(tmp_path):

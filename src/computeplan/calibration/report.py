@@ -41,8 +41,8 @@ def summary_lines(rows: Sequence[RowResult], held_out: set[str]) -> list[str]:
     for name, subset in (("fitted", fit_rows), ("held out", held_rows), ("all", rows)):
         s = summarize(subset)
         lines.append(
-            f"| {name} | {s['predicted']} of {s['count']} | {_fmt(s['median_abs_error_pct'], 3)} | "
-            f"{_fmt(s['max_abs_error_pct'], 3)} |"
+            f"| {name} | {s.predicted} of {s.count} | {_fmt(s.median_abs_error_pct, 3)} | "
+            f"{_fmt(s.max_abs_error_pct, 3)} |"
         )
     return lines
 

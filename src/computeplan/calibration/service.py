@@ -14,18 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from computeplan.calibration.fit import fit_table, split
 from computeplan.calibration.model import CalibratedModel
 from computeplan.calibration.runs import Progress, RunsCsv, RunsFile, read_runs
 from computeplan.calibration.serving import SERVING
 from computeplan.calibration.training import TRAINING
-from computeplan.calibration.validate import RowResult, summarize, validate_runs
+from computeplan.calibration.validate import ErrorSummary, RowResult, summarize, validate_runs
 from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.loader import Catalog
 from computeplan.errors import ComputeplanError
 from computeplan.estimate.efficiency import EfficiencyTables
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODELS: dict[str, CalibratedModel[Any, Any, Any, Any]] = {"training": TRAINING, "inference": SERVING}
 
@@ -38,11 +41,11 @@ class ValidationReport:
     rows: list[RowResult]
     skipped: list[tuple[str, str]]
     held_out: set[str]
-    summary: dict[str, Any]
-    summary_fit: dict[str, Any]
-    summary_held_out: dict[str, Any]
+    summary: ErrorSummary
+    summary_fit: ErrorSummary
+    summary_held_out: ErrorSummary
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         """One row per measured run (index: run id): predicted, measured, error %, layout, reason."""
         import pandas as pd
 
@@ -55,10 +58,10 @@ class ValidationReport:
             "rows": [r.to_dict() for r in self.rows],
             "skipped": [{"id": i, "reason": why} for i, why in self.skipped],
             "held_out": sorted(self.held_out),
-            "median_abs_error_pct": self.summary["median_abs_error_pct"],
-            "max_abs_error_pct": self.summary["max_abs_error_pct"],
-            "fitted": self.summary_fit,
-            "held_out_summary": self.summary_held_out,
+            "median_abs_error_pct": self.summary.median_abs_error_pct,
+            "max_abs_error_pct": self.summary.max_abs_error_pct,
+            "fitted": self.summary_fit.to_dict(),
+            "held_out_summary": self.summary_held_out.to_dict(),
         }
 
 

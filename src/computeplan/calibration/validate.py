@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from computeplan.calibration.model import CalibratedModel, Memo, Prepared
@@ -114,12 +114,25 @@ def _result(
     )
 
 
-def summarize(rows: Sequence[RowResult]) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class ErrorSummary:
+    """How well a set of rows is predicted: rows, rows predicted, median and worst absolute % error (None: none)."""
+
+    count: int
+    predicted: int
+    median_abs_error_pct: float | None
+    max_abs_error_pct: float | None
+
+    def to_dict(self) -> dict[str, int | float | None]:
+        return asdict(self)
+
+
+def summarize(rows: Sequence[RowResult]) -> ErrorSummary:
     """Count, predicted count, median and worst absolute % error of rows with an ``error_pct``."""
     errors = [abs(r.error_pct) for r in rows if r.error_pct is not None]
-    return {
-        "count": len(rows),
-        "predicted": len(errors),
-        "median_abs_error_pct": statistics.median(errors) if errors else None,
-        "max_abs_error_pct": max(errors) if errors else None,
-    }
+    return ErrorSummary(
+        count=len(rows),
+        predicted=len(errors),
+        median_abs_error_pct=statistics.median(errors) if errors else None,
+        max_abs_error_pct=max(errors) if errors else None,
+    )

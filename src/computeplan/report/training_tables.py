@@ -153,8 +153,8 @@ def print_validation(report: ValidationReport, path: str) -> None:
     for row_id, reason in report.skipped:
         console.print(f"skipped {row_id}: {reason}")
     for name, s in (("all", report.summary), ("fitted", report.summary_fit), ("held out", report.summary_held_out)):
-        if s["predicted"]:
+        if s.predicted and s.median_abs_error_pct is not None and s.max_abs_error_pct is not None:
             console.print(
-                f"{name}: {s['predicted']} of {s['count']} rows predicted; median abs error "
-                f"{s['median_abs_error_pct']:.1f}%, worst {s['max_abs_error_pct']:.1f}%"
+                f"{name}: {s.predicted} of {s.count} rows predicted; median abs error "
+                f"{s.median_abs_error_pct:.1f}%, worst {s.max_abs_error_pct:.1f}%"
             )
