@@ -216,6 +216,22 @@ _DISPLAY = {
 _PREFIXES = ["", "k", "M", "G", "T", "P", "E", "Z"]
 
 
+def _rounded(value: float, digits: int) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def _with_suffix(value: float, steps: tuple[tuple[str, float], ...], digits: int) -> str | None:
+    """``value`` with the largest suffix it reaches once rounded ('1P' for 999.95e12); scientific notation beyond
+    the largest suffix ('2.5e+18'); None below the smallest."""
+    rounded = abs(_rounded(value, digits))
+    for suffix, scale in steps:
+        if rounded >= scale:
+            if rounded / scale >= 1000.0:  # past the largest suffix
+                return f"{value:.{digits}g}"
+            return f"{value / scale:.{digits}g}{suffix}"
+    return None
+
+
 def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
     """One human string for an SI value: ``format_quantity(3.35e12, Dimension.BYTES_PER_S) == '3.35 TB/s'``."""
     if not math.isfinite(value):
@@ -223,7 +239,7 @@ def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
     if dim in _DISPLAY:
         unit, base = _DISPLAY[dim]
         exp = 0
-        mag = abs(value)
+        mag = abs(_rounded(value, digits))  # round first, so 999.95e9 shows as 1 T, not 1e+03 G
         while mag >= base and exp < len(_PREFIXES) - 1:
             mag /= base
             exp += 1
@@ -242,15 +258,13 @@ def format_quantity(value: float, dim: Dimension, *, digits: int = 3) -> str:
             if abs(value) >= scale or scale == 1e-6:
                 return f"{value / scale:.{digits}g} {unit}"
     if dim is Dimension.USD:
-        for suffix, scale in (("T", TERA), ("B", GIGA), ("M", MEGA)):
-            if abs(value) >= scale:
-                return f"${value / scale:.{digits}g}{suffix}"
+        short = _with_suffix(value, (("T", TERA), ("B", GIGA), ("M", MEGA)), digits)
+        if short is not None:
+            return f"${short}"
         return f"${value:,.0f}" if abs(value) >= 100 else f"${value:.{digits}g}"
     if dim is Dimension.COUNT:
-        for suffix, scale in (("P", PETA), ("T", TERA), ("B", GIGA), ("M", MEGA), ("k", KILO)):
-            if abs(value) >= scale:
-                return f"{value / scale:.{digits}g}{suffix}"
-        return f"{value:.{digits}g}"
+        short = _with_suffix(value, (("P", PETA), ("T", TERA), ("B", GIGA), ("M", MEGA), ("k", KILO)), digits)
+        return short if short is not None else f"{value:.{digits}g}"
     if dim is Dimension.USD_PER_HOUR:
         return f"${value:.{digits}g}/h"
     if dim is Dimension.USD_PER_KWH:

@@ -93,3 +93,18 @@ def test_format_quantity(value, dim, expected):
 
 def test_format_keeps_non_finite_visible():
     assert format_quantity(math.inf, D.WATTS) == "inf"
+
+
+@pytest.mark.parametrize(
+    ("value", "dim", "text"),
+    [
+        (999.95e12, Dimension.COUNT, "1P"),  # rounding carries to the next suffix, not '1e+03T'
+        (1.2e18, Dimension.COUNT, "1.2e+18"),  # past the largest suffix: scientific, not '1.2e+03P'
+        (999.5e12, Dimension.USD, "$1e+15"),
+        (100e9, Dimension.USD, "$100B"),
+        (999.9e9, Dimension.BYTES, "1 TB"),
+        (16e6, Dimension.COUNT, "16M"),
+    ],
+)
+def test_format_quantity_never_prints_a_thousand_of_a_prefix(value, dim, text):
+    assert format_quantity(value, dim) == text
