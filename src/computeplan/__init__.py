@@ -27,6 +27,7 @@ _EXPORTS = {
     "TrainingJob": "computeplan.workload.jobs",
     "ServingJob": "computeplan.workload.jobs",
     "EfficiencyTables": "computeplan.estimate.efficiency",
+    "EfficiencyTable": "computeplan.catalog.efficiency_schema",
     "Scenario": "computeplan.fleet.scenario",
     "load_scenario": "computeplan.fleet.scenario",
     "InvalidInput": "computeplan.errors",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from computeplan.api import calibrate, goodput, plan, serve, train, validate
     from computeplan.calibration.service import ValidationReport
     from computeplan.catalog import Catalog, get_chip, get_model, get_system, load_catalog
+    from computeplan.catalog.efficiency_schema import EfficiencyTable
     from computeplan.errors import (
         CatalogError,
         ComputeplanError,

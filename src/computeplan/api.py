@@ -4,20 +4,22 @@ This is a thin facade. It resolves ids and files through the catalog (the built-
 given; the environment is never read here), builds the typed specs and jobs, and calls the library layer
 (:mod:`computeplan.estimate`, :mod:`computeplan.fleet`, :mod:`computeplan.calibration`). Every result is a frozen
 dataclass with ``to_dict()`` (JSON-ready, SI units) and ``to_frame()`` (a pandas DataFrame); README.md shows each.
+An argument of the wrong kind (a dict for a file, a string for a catalog) is an :class:`InvalidInput` naming it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from os import PathLike
 from typing import TYPE_CHECKING
 
 from computeplan import checks
-from computeplan.catalog.loader import Catalog, is_entry_file, load_catalog, load_entry_file
-from computeplan.catalog.schema import ChipEntry, ModelEntry
-from computeplan.economics import DEFAULT_PUE, PUE_FACT_ID
+from computeplan.catalog.efficiency_schema import EfficiencyTable
+from computeplan.catalog.loader import Catalog, as_catalog, resolve_chips, resolve_entry
+from computeplan.catalog.schema import ModelEntry
 from computeplan.errors import CatalogError, InvalidInput
-from computeplan.estimate.efficiency import EfficiencyTables, builtin_efficiency_tables
+from computeplan.estimate.efficiency import EfficiencyTables, as_efficiency_tables
+from computeplan.estimate.facts import pue_or_default
 from computeplan.estimate.reliability import MAX_RUN_DAYS, estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import ServingResult, estimate_serving
 from computeplan.estimate.training import TrainingResult, estimate_training, parse_layout
@@ -29,8 +31,8 @@ from computeplan.workload.jobs import (
     MAX_CHIPS,
     ServingJob,
     TrainingJob,
-    parse_traffic,
     sequences_for_tokens,
+    traffic_per_day,
 )
 from computeplan.workload.overrides import override_spec
 from computeplan.workload.transformer import TransformerSpec
@@ -42,38 +44,28 @@ if TYPE_CHECKING:
 
 __all__ = ["calibrate", "goodput", "plan", "resolve_chip", "resolve_model", "serve", "train", "validate"]
 
+File = str | PathLike[str]  # a file name, as text or a path object
 
-def resolve_model(catalog: Catalog, model: str | TransformerSpec) -> TransformerSpec:
+
+def resolve_model(catalog: Catalog, model: File | TransformerSpec, *, field: str = "model") -> TransformerSpec:
     """A TransformerSpec from a spec, a catalog model id, or a YAML file holding one model entry."""
     if isinstance(model, TransformerSpec):
         return model
-    checks.text("model", model)
-    entry = load_entry_file(model, "models") if is_entry_file(model) else catalog.model(model)
-    if not isinstance(entry, ModelEntry):  # unreachable: load_entry_file validated it as a model
+    _, entry = resolve_entry(catalog, model, "models", field=field)
+    if not isinstance(entry, ModelEntry):  # unreachable: resolve_entry validated it as a model
         raise CatalogError(f"{model}: not a model entry")
     return TransformerSpec.from_entry(entry)
 
 
-def resolve_chip(catalog: Catalog, chip: str) -> tuple[Catalog, str]:
+def resolve_chip(catalog: Catalog, chip: File, *, field: str = "chip") -> tuple[Catalog, str]:
     """(catalog, chip id): a catalog id as is, or a chip YAML file added to the catalog under its own id."""
-    checks.text("chip", chip)
-    if not is_entry_file(chip):
-        return catalog, catalog.chip(chip).id
-    entry = load_entry_file(chip, "chips")
-    if not isinstance(entry, ChipEntry):  # unreachable: load_entry_file validated it as a chip
-        raise CatalogError(f"{chip}: not a chip entry")
-    return catalog.with_entry("chips", entry, str(chip)), entry.id
-
-
-def _pue(catalog: Catalog, pue: float | None) -> float:
-    if pue is not None:
-        return pue
-    return catalog.fact(PUE_FACT_ID).value if PUE_FACT_ID in catalog.facts else DEFAULT_PUE
+    catalog, entry = resolve_entry(catalog, chip, "chips", field=field)
+    return catalog, entry.id
 
 
 def train(
-    model: str | TransformerSpec,
-    chip: str,
+    model: File | TransformerSpec,
+    chip: File,
     chips: int,
     *,
     seq_len: int | None = None,
@@ -92,12 +84,13 @@ def train(
 ) -> TrainingResult:
     """The fastest layouts for training ``model`` on ``chips`` chips of ``chip`` (or price one ``layout``, e.g.
     ``"tp=8,pp=4"``), with MFU, memory and, given ``tokens``, time, energy and cost to train and goodput with
-    failures. ``global_batch`` is in sequences; else ``global_batch_tokens`` (default 4M) is rounded to them."""
+    failures. ``global_batch`` is in sequences; else ``global_batch_tokens`` (default 4M) is rounded to them.
+    ``pue`` defaults to the catalog's (:func:`computeplan.estimate.facts.default_pue`)."""
     checks.whole("chips", chips, low=1, high=MAX_CHIPS)
     checks.flag("allow_fp8", allow_fp8)
     checks.flag("failures", failures)
-    catalog = catalog or load_catalog()
-    catalog, chip_id = resolve_chip(catalog, chip)
+    tables = as_efficiency_tables(efficiency)
+    catalog, chip_id = resolve_chip(as_catalog(catalog), chip)
     spec = resolve_model(catalog, model)
     if overrides is not None:
         spec = override_spec(spec, overrides)
@@ -107,9 +100,8 @@ def train(
     if global_batch is None:
         tokens_per_step = DEFAULT_BATCH_TOKENS if global_batch_tokens is None else global_batch_tokens
         global_batch = sequences_for_tokens(tokens_per_step, seq)
-    job = TrainingJob(seq_len=seq, global_batch=global_batch, tokens=tokens, pue=_pue(catalog, pue))
+    job = TrainingJob(seq_len=seq, global_batch=global_batch, tokens=tokens, pue=pue_or_default(catalog, pue))
     cluster = cluster_from_catalog(catalog, chip_id, chips, system_id=system)
-    tables = efficiency or builtin_efficiency_tables()
     return estimate_training(
         spec,
         cluster,
@@ -123,8 +115,8 @@ def train(
 
 
 def serve(
-    model: str | TransformerSpec,
-    chips: str | Sequence[str],
+    model: File | TransformerSpec,
+    chips: File | Sequence[File],
     *,
     input_len: float,
     output_len: float,
@@ -140,32 +132,31 @@ def serve(
     catalog: Catalog | None = None,
     efficiency: EfficiencyTables | None = None,
 ) -> ServingResult:
-    """The cheapest replica per chip (one id or several) that meets the latency targets, with $/Mtok, J/token
-    and, given ``traffic`` (output tokens per day, or text such as ``"50req/s"``), the chips it needs."""
-    chip_ids = [chips] if isinstance(chips, str) else chips
+    """The cheapest replica per chip (one id or file, or several, each once) that meets the latency targets, with
+    $/Mtok, J/token and, given ``traffic`` (output tokens per day, or text such as ``"50req/s"``), the chips it
+    needs."""
+    chip_ids = [chips] if isinstance(chips, str | PathLike) else chips
     if not isinstance(chip_ids, Sequence) or not chip_ids:
         raise InvalidInput("chips", f"expected a chip id or a list of them, got {chips!r:.40}")
     precisions = [weight_precisions] if isinstance(weight_precisions, str) else weight_precisions
-    catalog = catalog or load_catalog()
+    tables = as_efficiency_tables(efficiency)
+    catalog = as_catalog(catalog)
     spec = resolve_model(catalog, model)
-    per_day = parse_traffic(traffic, output_len) if isinstance(traffic, str) else traffic
     job = ServingJob(
         input_len=input_len,
         output_len=output_len,
         tpot_s=tpot_s,
         ttft_s=ttft_s,
-        traffic_tokens_per_day=per_day,
+        traffic_tokens_per_day=traffic_per_day(traffic, output_len),
         weight_precisions=tuple(precisions) if precisions is not None else None,
         prefix_hit_rate=prefix_hit_rate,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
         utilization=utilization,
-        pue=_pue(catalog, pue),
+        pue=pue_or_default(catalog, pue),
     )
-    tables = efficiency or builtin_efficiency_tables()
     clusters = []
-    for value in chip_ids:
-        cat, chip_id = resolve_chip(catalog, value)
+    for cat, chip_id in resolve_chips(catalog, chip_ids, field="chips"):
         domain = int(cat.system(cat.chip(chip_id).system).scaleup_domain_chips.value)
         cluster = cluster_from_catalog(cat, chip_id, domain)
         clusters.append((cluster, tables.for_serving(cluster.family)))
@@ -173,7 +164,7 @@ def serve(
 
 
 def goodput(
-    model: str | TransformerSpec,
+    model: File | TransformerSpec,
     chips: int,
     *,
     days: float | None = None,
@@ -182,13 +173,14 @@ def goodput(
     storage_bytes_per_s_per_chip: float | None = None,
     catalog: Catalog | None = None,
 ) -> GoodputEstimate:
-    """Interruptions, job MTBF, optimal checkpoint interval and goodput of a training job of ``days``."""
+    """Interruptions, job MTBF, optimal checkpoint interval and goodput of a training job of ``days``. The failure
+    rates are per chip, from one published run (the result's ``basis`` says which), whatever the chip."""
     checks.whole("chips", chips, low=1, high=MAX_CHIPS)
     if days is not None:
         checks.number("days", days, low=0.0, high=MAX_RUN_DAYS, low_open=True)
     checks.flag("asynchronous", asynchronous)
     checks.flag("hot_spares", hot_spares)
-    catalog = catalog or load_catalog()
+    catalog = as_catalog(catalog)
     spec = resolve_model(catalog, model)
     reliability = reliability_from_catalog(catalog)
     if reliability is None:
@@ -205,28 +197,32 @@ def goodput(
 
 
 def plan(
-    scenario: str | Path | Scenario,
+    scenario: File | Scenario,
     *,
-    overrides: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
     catalog: Catalog | None = None,
     efficiency: EfficiencyTables | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PlanResult:
-    """Solve a fleet scenario (a file or a :class:`~computeplan.fleet.scenario.Scenario`): what the budget, power
-    and chip roadmap buy, year by year, and which constraint binds. ``overrides`` maps dotted fields to values."""
+    """Solve a fleet scenario (a file, or a :class:`~computeplan.fleet.scenario.Scenario` from ``load_scenario``):
+    what the budget, power and chip roadmap buy, year by year, and which constraint binds. ``overrides`` maps dotted
+    fields to values: YAML text (``"0.12"``, ``"[1 GW, 3 GW]"``) or plain values (``0.12``, ``[1e9, 3e9]``)."""
     from computeplan.fleet import solve_scenario
     from computeplan.fleet.scenario import Scenario, load_scenario, override_scenario
 
+    changes = checks.yaml_texts("overrides", overrides)
+    checks.callback("progress", progress)
+    tables, catalog = as_efficiency_tables(efficiency), as_catalog(catalog)
     if isinstance(scenario, Scenario):
-        loaded = override_scenario(scenario, dict(overrides or {}))
+        loaded = override_scenario(scenario, changes)
     else:
-        loaded = load_scenario(scenario, dict(overrides or {}))
-    catalog = catalog or load_catalog()
-    return solve_scenario(loaded, catalog, efficiency or builtin_efficiency_tables(), progress=progress)
+        expected = "a scenario file (str or os.PathLike) or a Scenario (computeplan.load_scenario)"
+        loaded = load_scenario(checks.file_path("scenario", scenario, expected=expected), changes)
+    return solve_scenario(loaded, catalog, tables, progress=progress)
 
 
 def validate(
-    path: str | Path,
+    path: File,
     *,
     catalog: Catalog | None = None,
     efficiency: EfficiencyTables | None = None,
@@ -236,14 +232,17 @@ def validate(
     ``progress(done, total)`` is called as rows are predicted."""
     from computeplan.calibration.service import validate_file
 
-    tables = efficiency or builtin_efficiency_tables()
-    return validate_file(path, catalog or load_catalog(), tables, progress=progress)
+    checks.callback("progress", progress)
+    tables, catalog = as_efficiency_tables(efficiency), as_catalog(catalog)
+    return validate_file(checks.file_path("path", path), catalog, tables, progress=progress)
 
 
 def calibrate(
-    path: str | Path, *, catalog: Catalog | None = None, progress: Callable[[int, int], None] | None = None
-) -> dict[str, object]:
-    """Fit the efficiency parameters of each chip family on a measured-runs CSV (held-out rows excluded)."""
-    from computeplan.calibration.service import calibrate_file
+    path: File, *, catalog: Catalog | None = None, progress: Callable[[int, int], None] | None = None
+) -> EfficiencyTable:
+    """Fit the efficiency parameters of each chip family on a measured-runs CSV (held-out rows excluded). The
+    table's ``to_dict()`` is the YAML that :meth:`EfficiencyTables.from_files` reads back."""
+    from computeplan.calibration.service import calibrate_table
 
-    return calibrate_file(path, catalog or load_catalog(), progress=progress)
+    checks.callback("progress", progress)
+    return calibrate_table(checks.file_path("path", path), as_catalog(catalog), progress=progress)

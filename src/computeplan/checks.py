@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Mapping
 
 from computeplan.errors import InvalidInput
 
 
 def _shown(value: object, limit: int = 40) -> str:
     """``repr`` of a value for a message, shortened when a hostile input is very long."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int over 4300 digits, or a container holding one
+        return f"a value of type {type(value).__name__} too large to show"
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
@@ -92,3 +97,60 @@ def text(field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, f"expected a non-empty id or file name, got {_shown(value)}")
     return value
+
+
+def file_path(field: str, value: object, *, expected: str = "a file name (str or os.PathLike)") -> str:
+    """A file name: a non-empty string or an ``os.PathLike`` (``pathlib.Path``), as text."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            field, f"expected {expected}, got {_shown(value) if isinstance(value, str) else _kind(value)}"
+        )
+    return value
+
+
+def id_or_file(field: str, value: object) -> str:
+    """A catalog id or a YAML file name: a non-empty string, or an ``os.PathLike`` (always a file)."""
+    return file_path(field, value, expected="a catalog id or a YAML file name (str or os.PathLike)")
+
+
+def callback(field: str, value: object) -> None:
+    """None or something to call (a progress callback)."""
+    if value is not None and not callable(value):
+        raise InvalidInput(field, f"expected None or a function, got {_kind(value)}")
+
+
+def yaml_texts(field: str, value: object) -> dict[str, str]:
+    """Dotted-path overrides as ``{path: YAML text}``: a mapping with text keys; values that are not text (numbers,
+    booleans, None, lists, mappings) are written as the YAML that reads back to them (``1.1``, ``true``, ``[1, 2]``).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field, f"expected a mapping such as {{'power.pue': 1.1}}, got {_kind(value)}")
+    texts = {}
+    for key, raw in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidInput(field, f"expected dotted field paths as keys, got {_shown(key)}")
+        texts[key] = raw if isinstance(raw, str) else _yaml_text(field, key, raw)
+    return texts
+
+
+def _yaml_text(field: str, key: str, value: object) -> str:
+    import yaml
+
+    if _is_real(value) and not isinstance(value, numbers.Integral):
+        value = float(value)  # type: ignore[arg-type]  # numpy and decimal reals, which YAML cannot write
+    elif _is_real(value):
+        value = int(value)  # type: ignore[call-overload]  # a numbers.Integral
+    try:
+        text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=2**31)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError, OverflowError):
+        raise InvalidInput(field, f"{key}: cannot write {_shown(value)} as a YAML value") from None
+    return str(text).removesuffix("\n...\n").strip()
+
+
+def _kind(value: object) -> str:
+    """What a value of the wrong kind is, for a message: ``None``, or its type's name."""
+    return "None" if value is None else type(value).__name__

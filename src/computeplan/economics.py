@@ -4,7 +4,7 @@ Every model that turns seconds into chip-hours, watts into joules or joules into
 training, serving and the fleet planner agree. SI inside: seconds, watts, joules, USD.
 
 Equations:
-- chip-hours = t * n / 3600
+- chip-hours = t * n / SECONDS_PER_HOUR
 - facility energy E = t * n * (P_chip * f + P_host) * PUE, with f the average fraction of board power drawn
 - energy cost = E / 3.6e6 J/kWh * price per kWh
 """
@@ -23,6 +23,10 @@ HOURS_PER_YEAR = SECONDS_PER_YEAR / SECONDS_PER_HOUR
 # (catalog fact 'pue-hyperscale': 1.15, range 1.1-1.3; Uptime Institute 2024 via cloudnews.tech).
 PUE_FACT_ID = "pue-hyperscale"
 DEFAULT_PUE = 1.15
+# A PUE is facility power over IT power: at least 1 by definition; 3 is beyond any data centre surveyed
+# (Uptime Institute 2024: industry average 1.56, worst decile about 2.2).
+MIN_PUE = 1.0
+MAX_PUE = 3.0
 
 # Board power while a chip is not in compute kernels (communication, pipeline bubbles), as a fraction of its
 # rated power. Estimate: H100 boards draw ~100 W idle and 40-60% of TDP in communication-bound phases.

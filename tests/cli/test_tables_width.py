@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from computeplan.catalog import load_catalog
 from computeplan.report import console
@@ -109,8 +110,105 @@ def test_other_tables_fit(capsys, columns_100, args):
 
 
 def test_plan_tables_fit(capsys, columns_100):
-    """report/plan_report.py still draws its year-by-year table with frames: its numbers are cut at 100 columns
-    ("6.15e+…"); report.table() and report.fit_columns() are the helpers the other tables use."""
+    """The year-by-year table drops optional columns, then folds chip options, rather than cut a number."""
     code, out, err = run(capsys, "plan", str(REPO / "scenarios" / "cloud-commitment-100b-5gw.yaml"))
     assert code == 0, err
     _check_width(out)
+
+
+SCENARIO = REPO / "scenarios" / "cloud-commitment-100b-5gw.yaml"
+MORE_CHIPS = [("h100-sxm", 2.0), ("h200-sxm", 3.0), ("b200", 5.0), ("gb200", 6.0), ("tpu-v6e", 2.5), ("mi300x", 2.2)]
+
+
+def _nine_options(tmp_path: Path) -> Path:
+    """The cloud-commitment scenario with six more rented chips (2026-2030, 200k a year): nine options."""
+    data = yaml.safe_load(SCENARIO.read_text())
+    for chip, price in MORE_CHIPS:
+        data["chips"].append(
+            {
+                "chip": chip,
+                "mode": "rent",
+                "first_year": 2026,
+                "last_year": 2030,
+                "supply_per_year": "200k",
+                "lifetime_years": 4,
+                "price_usd_per_hour": f"{price} USD/h",
+                "committed_discount": 0.3,
+            }
+        )
+    path = tmp_path / "nine.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _thousand_identical_options(tmp_path: Path) -> Path:
+    data = yaml.safe_load(SCENARIO.read_text())
+    data["chips"] = [data["chips"][2]] * 1000  # trn4, 1,000 times
+    data["money"].update(commitment_usd="$50B", budget_total_usd="$50B")
+    del data["money"]["budget_per_year_usd"]
+    path = tmp_path / "thousand.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _year_rows(out: str) -> list[list[str]]:
+    lines = out.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("Year by year")))
+    return [line.split() for line in lines[start:] if line[:4].isdigit()]
+
+
+def _plan(capsys, path: Path) -> tuple[str, dict]:
+    code, out, err = run(capsys, "plan", str(path))
+    assert code == 0, err
+    _, raw, _ = run(capsys, "plan", str(path), "--json")
+    return out, json.loads(raw)
+
+
+def test_a_plan_with_nine_options_keeps_every_number_whole(capsys, columns_100, tmp_path):
+    out, data = _plan(capsys, _nine_options(tmp_path))
+    _check_width(out)
+    rows = _year_rows(out)
+    periods = [str(p["period"]) for p in data["periods"]]
+    assert [r[0] for r in rows] == periods  # every period whole, in order
+    # the option with the most chip-years keeps its own column: each of its counts is printed whole
+    totals: dict[str, float] = {}
+    for p in data["periods"]:
+        for option, n in p["chips"].items():
+            totals[option] = totals.get(option, 0.0) + n
+    top = max(totals, key=lambda o: totals[o])
+    for row, p in zip(rows, data["periods"], strict=True):
+        assert f"{p['chips'][top]:,.0f}" in row
+        assert f"{p['spend_usd'] / 1e9:.1f}" in row
+    assert "other options" in out and "--json has each" in out
+
+
+def test_a_plan_with_a_thousand_identical_options_still_shows_its_table(capsys, columns_100, tmp_path):
+    out, data = _plan(capsys, _thousand_identical_options(tmp_path))
+    _check_width(out)
+    rows = _year_rows(out)
+    assert [r[0] for r in rows] == [str(p["period"]) for p in data["periods"]]
+    for row, p in zip(rows, data["periods"], strict=True):
+        assert f"{p['spend_usd'] / 1e9:.1f}" in row  # the table is not blank
+    assert "options with the fewest chip-years summed" in out
+
+
+def test_the_html_report_of_many_options_folds_them(capsys, tmp_path):
+    report = tmp_path / "r.html"
+    code, _, err = run(capsys, "plan", str(_thousand_identical_options(tmp_path)), "--report", str(report))
+    assert code == 0, err
+    page = report.read_text()
+    assert "other options" in page and page.count("<th>") < 60
+
+
+def test_a_long_csv_id_wraps_and_the_chip_stays_whole(capsys, columns_100, tmp_path):
+    rows = (REPO / "examples" / "runs-training.csv").read_text().splitlines()
+    long_id = "run-" + "x" * 80 + "-end"
+    rows[1] = long_id + "," + rows[1].split(",", 1)[1]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 0, err
+    _check_width(out)
+    chip = rows[1].split(",")[16]
+    assert chip == "a100-sxm-80gb" and chip in out.split()
+    assert long_id in "".join(line.split()[0] for line in out.splitlines() if line.startswith(("run-", "x")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from computeplan.economics import DEFAULT_PUE
 from computeplan.fleet.inputs import FleetInputs
 from computeplan.fleet.scenario import Scenario
 
@@ -72,4 +73,5 @@ def inputs(
         token_demand=np.array([list(token_demand)] * len(sc.inference)).reshape(len(sc.inference), t_n),
         token_value=np.array([s.value_usd_per_million_tokens / 1e6 for s in sc.inference]),
         power_available_w=np.array([sc.power.available_w[t] for t in range(t_n)]),
+        pue=sc.power.pue if sc.power.pue is not None else DEFAULT_PUE,
     )

@@ -72,7 +72,7 @@ def test_a_pricing_failure_is_noted_once(builtin, monkeypatch, counted):
     monkeypatch.setattr(fleet_inputs, "training_rate", cannot)
     inp = build_inputs(many_options(50), builtin, builtin_efficiency_tables())
     assert counted["training"] == 1
-    assert inp.notes == ["h100-sxm cannot train llama3-8b on 16384 chips: does not fit"]
+    assert inp.notes == ("h100-sxm cannot train llama3-8b on 16384 chips: does not fit",)
     assert (inp.train_flop_per_chip_hour == 0).all()
 
 

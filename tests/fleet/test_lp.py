@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -52,7 +54,7 @@ def test_solved_tables_are_indexed_by_what_they_are_about():
     result = solve_plan(sc, inputs(sc, train_rate=1e15, train_demand=(1e20, 1e20)))
     assert result.fleet.index.names == ["period", "option"]
     assert list(result.fleet.index) == [("2026", CHIP), ("2027", CHIP)]
-    assert result.to_frame() is result.fleet
+    assert result.to_frame() is not result.fleet and result.to_frame().equals(result.fleet)
     assert {"chips_added", "chips_in_service", "training_chip_hours", "serving_chip_hours", "spend_usd"} <= set(
         result.fleet.columns
     )
@@ -156,8 +158,9 @@ def test_one_zero_demand_does_not_break_the_scaling():
 
 def test_no_capable_chip_is_refused_with_the_reason():
     sc = scenario()
-    inp = inputs(sc, tokens_per_chip_hour=0.0)
-    inp.notes.append("h100-sxm cannot serve llama3-70b: the weights fit no replica")
+    inp = replace(
+        inputs(sc, tokens_per_chip_hour=0.0), notes=("h100-sxm cannot serve llama3-70b: the weights fit no replica",)
+    )
     with pytest.raises(Infeasible, match="no chip option can run any workload: h100-sxm cannot serve"):
         build_and_solve(sc, inp)
 

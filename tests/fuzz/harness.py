@@ -1,8 +1,10 @@
 """Running the CLI in-process and the invariants every outcome must keep.
 
 A bug is: a traceback (any exception but SystemExit escaping ``computeplan.cli.main``), an exit code other than
-0 or 2, an error that is not exactly one ``error: ...`` line on stderr, NaN or infinity in JSON or in a table, or
-a number that breaks physics (MFU above 1, HFU below MFU, goodput outside (0, 1], negative time or cost).
+0 or 2, an error that is not exactly one ``error: ...`` line on stderr, a raw control character (a terminal escape,
+a carriage return, a bidirectional override) in what is printed, an error echoing more than a few hundred
+characters, NaN or infinity in JSON or in a table, or a number that breaks physics (MFU above 1, HFU below MFU,
+goodput outside (0, 1], negative time or cost).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ def strict_json(text: str) -> Any:
 
     return json.loads(text, parse_constant=refuse)
 
+
+# Characters a terminal acts on; printed output may hold newlines only (user text shows them escaped, '\x1b').
+RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_ERROR_CHARS = 1000  # an error line echoing a hostile value whole would be longer
 
 NONNEGATIVE_SUFFIXES = ("_s", "_j", "_usd", "_bytes", "_w", "_per_s", "_per_day", "_hours")
 NON_FINITE_WORD = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
@@ -118,10 +124,14 @@ def check_outcome(outcome: Outcome, *, json_mode: bool | None = None, nonnegativ
     where = f"computeplan {' '.join(map(repr, outcome.args))}"
     assert outcome.code in (0, 2), f"{where}: exit code {outcome.code}\nstderr: {outcome.err}"
     assert "Traceback" not in outcome.err, f"{where}: {outcome.err}"
+    for name, text in (("stdout", outcome.out), ("stderr", outcome.err)):
+        raw = RAW_CONTROL.search(text)
+        assert raw is None, f"{where}: raw {raw.group(0) if raw else ''!r} on {name}: {text[:300]!r}"
     if outcome.code == 2:
         assert outcome.err.startswith("error: "), f"{where}: stderr {outcome.err!r}"
         assert outcome.err.endswith("\n") and outcome.err.count("\n") == 1, f"{where}: stderr {outcome.err!r}"
         assert len(outcome.err.splitlines()) == 1, f"{where}: stderr {outcome.err!r}"
+        assert len(outcome.err) <= MAX_ERROR_CHARS, f"{where}: a {len(outcome.err)}-character error"
         assert outcome.out == "", f"{where}: printed before failing: {outcome.out[:200]!r}"
         return None
     if json_mode is None:

@@ -3,6 +3,7 @@ plan, run in-process. Every run must exit 0 (with finite, physical numbers) or 2
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,75 @@ def test_every_bad_chip_count_is_one_line(value):
     outcome = invoke(["train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", value])
     check_outcome(outcome)
     assert outcome.code == 2
+
+
+# Findings of the hostile-user review (issue 14): each must be a clean refusal, one line, nothing raw or huge echoed.
+LONG = "x" * 5000
+REVIEW_REFUSALS = [
+    [
+        "train",
+        "--model",
+        "llama3-8b",
+        "--chip",
+        "h100-sxm",
+        "--chips",
+        "8",
+        "--seq",
+        "1",
+        "--global-batch-tokens",
+        "1e9",
+    ],
+    [
+        "train",
+        "--model",
+        "llama3-8b",
+        "--chip",
+        "h100-sxm",
+        "--chips",
+        "8",
+        "--global-batch",
+        "1",
+        "--global-batch-tokens",
+        "4M",
+    ],
+    ["train", "--model", LONG, "--chip", "h100-sxm", "--chips", "8"],
+    ["train", "--model", "llama3-8b", "--chip", "h100\x1b[31m", "--chips", "8"],
+    ["train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "8", "--layout", "tp=" + "1" * 300],
+    ["serve", "--model", "llama3-8b", "--traffic", "-5req/s"],
+    ["serve", "--model", "llama3-8b", "--traffic", LONG],
+    ["serve", "--model", "llama3-8b", "--chip", "h100-sxm", "--compare", "trn2"],
+    ["serve", "--model", "llama3-8b", "--compare", "h100-sxm,h100-sxm"],
+    ["serve", "--model", "llama3-8b", "--weights", "bf16,bf16"],
+    ["chips", "--catalog", ""],
+    ["plan", str(SCENARIO), "--catalog", ""],
+    ["goodput", "--chips", "8", "--plot", "x.txt"],
+    ["goodput", "--chips", "8", "--plot", str(SCENARIO)],
+    ["goodput", "--chips", "8", "--plot", "g"],
+    ["show", "chip", "\u202eh100\x07\x1b]0;title\x07"],
+    ["chips", "--" + LONG],
+]
+
+
+@pytest.mark.parametrize("args", REVIEW_REFUSALS, ids=lambda a: " ".join(x[:20] for x in a[-2:]))
+def test_review_findings_are_clean_refusals(args):
+    outcome = invoke(args)
+    check_outcome(outcome)
+    assert outcome.code == 2, f"accepted: computeplan {' '.join(args)[:200]}\n{outcome.out[:300]}"
+    assert len(outcome.err) < 500, outcome.err
+
+
+@examples(6)
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30))
+def test_a_hostile_scenario_name_prints_as_text(tmp_path_factory, name):
+    """A scenario's name and description reach the terminal and the HTML report escaped, whatever they hold."""
+    data = yaml.safe_load(SCENARIO.read_text())
+    data["name"], data["description"] = name, name
+    tmp = tmp_path_factory.mktemp("named")
+    path = tmp / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    outcome = invoke(["plan", str(path), "--report", str(tmp / "r.html")])
+    check_outcome(outcome, json_mode=False)
+    if outcome.code == 0:
+        page = (tmp / "r.html").read_bytes().decode("utf-8")
+        read = yaml.safe_load(path.read_text(encoding="utf-8"))["name"]  # as YAML reads it back (NEL is a break)
+        assert f"<h1>{html.escape(read)}</h1>" in page

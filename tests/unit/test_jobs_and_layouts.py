@@ -130,3 +130,60 @@ def test_override_spec_revalidates():
         override_spec(spec, {"layers": "-1"})
     with pytest.raises(Exception, match="kv_heads=3 must divide heads=8"):
         override_spec(spec, {"kv_heads": "3"})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("tp=2,tp=4", "tp is given twice"),  # the last one no longer wins silently
+        ("tp=2 pp=2 tp=2", "tp is given twice"),
+        ("", "give at least one field"),  # not the all-default layout
+        (" , ", "give at least one field"),
+        ("tp=true", "tp: expected a whole number, got 'true'"),  # true/false only for switches
+        ("pp=false", "pp: expected a whole number"),
+        ("tp=２", "tp: expected a whole number"),  # full-width digit: ASCII only
+        ("tp=٣", "tp: expected a whole number"),  # Arabic-Indic digit
+        ("recompute=sometimes", "recompute: expected none, selective, full"),
+        ("zero", "expected zero=VALUE"),  # a bare name is a switch only
+    ],
+)
+def test_parse_layout_refuses(text, problem):
+    with pytest.raises(InvalidInput, match=problem) as err:
+        parse_layout(text)
+    assert err.value.field == "layout"
+
+
+def test_parse_layout_reads_the_tables_own_form():
+    """The train table prints ``tp=4 dp=16 zero=1 sp recompute=selective``: pasting it back gives the same layout."""
+    assert parse_layout("tp=4 dp=16 zero=1 sp recompute=selective") == {
+        "tp": 4, "dp": 16, "zero": 1, "sp": 1, "recompute": 1,
+    }  # fmt: skip
+    assert parse_layout("tp = 8 , pp=2 fp8 hsdp=false") == {"tp": 8, "pp": 2, "fp8": 1, "hsdp": 0}
+    assert parse_layout("sp=true,fp8=False") == {"sp": 1, "fp8": 0}
+
+
+def test_parse_layout_reads_what_describe_layout_writes():
+    from computeplan.perf.layout import describe_layout
+
+    full = complete_layout({"tp": 8, "pp": 2, "sp": 1, "recompute": 2}, 64)
+    assert parse_layout(describe_layout(full)) == full
+
+
+def test_override_spec_refuses_odd_keys_and_digits():
+    spec = TransformerSpec(
+        name="m", layers=4, hidden=256, heads=8, kv_heads=8, head_dim=32, ffn_hidden=1024, gated_mlp=True,
+        vocab=1000, seq_len=128,
+    )  # fmt: skip
+    with pytest.raises(InvalidInput, match="unknown architecture field"):
+        override_spec(spec, {5: "8"})
+    with pytest.raises(InvalidInput, match="whole number"):
+        override_spec(spec, {"layers": "８"})
+    assert override_spec(spec, {"layers": 8}).layers == 8
+
+
+def test_serving_job_refuses_zero_traffic_and_a_stray_acceptance_rate():
+    with pytest.raises(InvalidInput, match="traffic_tokens_per_day: must be > 0"):
+        ServingJob(input_len=10, output_len=10, traffic_tokens_per_day=0.0)
+    with pytest.raises(InvalidInput, match=r"acceptance_rate: 0\.5 applies to speculative decoding"):
+        ServingJob(input_len=10, output_len=10, acceptance_rate=0.5)
+    assert ServingJob(input_len=10, output_len=10, speculative_tokens=2, acceptance_rate=0.5).acceptance_rate == 0.5

@@ -34,6 +34,7 @@ EXPECTED = {
     "TrainingJob",
     "ServingJob",
     "EfficiencyTables",
+    "EfficiencyTable",
     "Scenario",
     "load_scenario",
     "InvalidInput",

@@ -132,3 +132,17 @@ def test_mla_ignores_kv_heads_and_moe_edges_are_accepted():
     assert mla.is_mla
     top_all = tiny(experts=4, top_k=4, expert_ffn_hidden=16, dense_layers=2)
     assert top_all.moe_layers == 0
+
+
+def test_one_moe_ffn_formula_by_hand():
+    """(k + S) F_e for the width a token passes through, (E + S) F_e in all; the step model uses the same method."""
+    from computeplan.perf.training import mean_active_ffn_width
+
+    spec = tiny(layers=4, experts=8, top_k=2, expert_ffn_hidden=16, shared_experts=1, dense_layers=1)
+    assert spec.active_ffn_width(False) == 32 and spec.active_ffn_width(True) == (2 + 1) * 16
+    assert spec.ffn_width(True) == (8 + 1) * 16
+    # mlp(F_e) = 2 D F_e = 256 per expert; router D E = 64
+    assert spec.ffn_params(True) == 9 * 256 + 64 and spec.ffn_params(True, active_only=True) == 3 * 256 + 64
+    # one dense layer of 4: (1 - 3/4) 32 + 3/4 x 48 = 44
+    assert mean_active_ffn_width(spec) == pytest.approx(44.0)
+    assert mean_active_ffn_width(tiny()) == 32.0

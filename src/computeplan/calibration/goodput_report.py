@@ -8,8 +8,10 @@ from __future__ import annotations
 from computeplan.catalog.loader import load_catalog
 from computeplan.estimate.reliability import estimate_job_goodput, reliability_from_catalog
 from computeplan.perf.goodput import simulate_goodput
-from computeplan.units import SECONDS_PER_DAY
+from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from computeplan.workload.transformer import TransformerSpec
+
+SECONDS_PER_MINUTE = 60.0
 
 
 def goodput_markdown() -> str:
@@ -46,11 +48,12 @@ def goodput_markdown() -> str:
         "| quantity | published | computeplan |",
         "| --- | --- | --- |",
         f"| interruptions in {days:g} days | {published} | {est.interruptions:.0f} |",
-        f"| job MTBF | {days * 24 / published:.2f} h | {est.job_mtbf_s / 3600:.2f} h |",
+        f"| job MTBF | {days * SECONDS_PER_DAY / SECONDS_PER_HOUR / published:.2f} h | "
+        f"{est.job_mtbf_s / SECONDS_PER_HOUR:.2f} h |",
         f"| effective training time (goodput) | > {reported:.0%} | {est.goodput:.1%} (analytic), {sim:.1%} "
         f"(simulated, {sim_failures} interruptions) |",
-        f"| checkpoint interval | not stated | {est.checkpoint_interval_s / 60:.1f} min (Young-Daly "
-        f"{est.young_daly_interval_s / 60:.1f} min) |",
+        f"| checkpoint interval | not stated | {est.checkpoint_interval_s / SECONDS_PER_MINUTE:.1f} min (Young-Daly "
+        f"{est.young_daly_interval_s / SECONDS_PER_MINUTE:.1f} min) |",
         "",
         "Tolerance: the goodput must stay above the published 90% and the simulation within 2 points of the",
         "closed form (tests/golden/test_goodput_llama3.py).",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from computeplan.calibration.runs import Cells, MeasuredRun, Progress
+from computeplan.calibration.runs import BadRow, Cells, MeasuredRun, Progress
 from computeplan.catalog.efficiency_schema import EfficiencyTable, ParameterSpace
 from computeplan.catalog.loader import Catalog
 from computeplan.errors import ComputeplanError
@@ -75,7 +75,8 @@ class CalibratedModel(ABC, Generic[RunT, CaseT, EvalT, ParamsT]):
     space: ParameterSpace
     prior_weight: float  # pull of the fit towards the priors (0: none)
     decimals: int  # digits after the point of fitted values in a written table
-    no_prediction_reason: str  # the reason given when no candidate of a case can run
+    no_prediction_reason: str  # the reason given when no candidate of a case can run (see why_not)
+    value_ranges: Mapping[str, tuple[float, float, str]]  # metric -> plausible (low, high, unit) of a measured value
 
     @abstractmethod
     def read_row(self, cells: Cells, catalog: Catalog, common: dict[str, Any], shared: dict[Hashable, Any]) -> RunT:
@@ -118,6 +119,20 @@ class CalibratedModel(ABC, Generic[RunT, CaseT, EvalT, ParamsT]):
     @abstractmethod
     def filled(self, run: RunT, case: CaseT) -> list[str]:
         """What the model filled in for the row (searched layout fields, inferred lengths), for the reader."""
+
+    def why_not(self, case: CaseT, params: ParamsT) -> str:
+        """Why no candidate of ``case`` can run under ``params`` (asked only of rows without a prediction)."""
+        return self.no_prediction_reason
+
+    def check_value(self, metric: str, value: float) -> None:
+        """A measured value outside its metric's plausible range is a :class:`BadRow` (a unit slip, a typo): a
+        value of 1e-300 would otherwise give an error of 1e302 % and pull the fit."""
+        low, high, unit = self.value_ranges[metric]
+        if not low <= value <= high:
+            raise BadRow(
+                f"column 'value': {metric} {value:g}{unit} is outside the plausible range {low:g}-{high:g}{unit} "
+                "(check the unit)"
+            )
 
     # --- shared machinery -------------------------------------------------------------------------------------
 

@@ -4,9 +4,15 @@ Two levels of problem:
 
 - the file as a whole cannot be read (missing, not UTF-8 text, not CSV, no header, a required column missing):
   :class:`RunFileError`, one line starting with the path;
-- one row cannot be used (blank id, a cell that is not a number, a non-finite or non-positive ``value``, a size of
-  zero or of 400 digits, an unknown chip or model, a length that cannot be inferred): the row is skipped, reported
-  as ``(id, "line N: reason")``, and the other rows are read.
+- one row cannot be used (blank id, a cell that is not a number, a non-finite or non-positive ``value``, a value
+  outside its metric's plausible range, a size of zero or beyond a plausible model, an unknown chip or model, a
+  length that cannot be inferred, a quote left open, more or fewer cells than the header): the row is skipped,
+  reported as ``(id, "line N: reason")``, and the other rows are read.
+
+A quoted cell may span lines (a note with a line break); a quote left open is told apart from one by what it
+swallows: a record that spans lines is read as one row only when it has the header's number of cells and none of
+its continuation lines would be a row by itself. Otherwise its first line is a bad row ("unterminated quote") and
+the lines after it are read again as rows of their own.
 
 A row that is read but whose configuration cannot run (no layout divides its chips) is not skipped: it comes back
 as a result row without a prediction, with the reason.
@@ -22,6 +28,7 @@ import csv
 import difflib
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,6 +61,22 @@ ARCHITECTURE_COLUMNS = (
     "moe_shared_experts",
 )
 ZERO_MEANS_BLANK = ("moe_experts", "moe_top_k", "moe_ffn_hidden", "moe_shared_experts")  # 0 = dense (schema)
+ARCHITECTURE_LIMITS = {
+    "layers": 10_000,
+    "hidden": 1_000_000,
+    "heads": 100_000,
+    "kv_heads": 100_000,
+    "head_dim": 1_000_000,
+    "ffn_hidden": 1_000_000,
+    "vocab": 10_000_000,
+    "seq_len": 16_777_216,  # 16M tokens
+    "moe_experts": 100_000,
+    "moe_top_k": 100_000,
+    "moe_ffn_hidden": 1_000_000,
+    "moe_shared_experts": 100_000,
+}
+"""Largest architecture a row may describe: far beyond any published model (the largest have ~200 layers, hidden
+~25k, vocabularies ~260k, contexts ~10M), so that only a slip (``layers=1e9``) is refused."""
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 Progress = Callable[[int, int], None]
@@ -103,16 +126,19 @@ class Cells:
         """The cell, stripped of surrounding white space ('' when blank or absent)."""
         return self.row.get(key) or ""
 
-    def whole(self, key: str, *, low: int = 1, high: int = MAX_WHOLE) -> int | None:
-        """A whole number in [low, high], or None when blank (``8`` and ``8.0`` are 8; ``2.5`` is refused)."""
+    def whole(self, key: str, *, low: int = 1, high: int = MAX_WHOLE, why: str = "") -> int | None:
+        """A whole number in [low, high], or None when blank (``8`` and ``8.0`` are 8; ``2.5`` is refused).
+
+        ``why`` says why ``high`` is the limit (``"(beyond any real model)"``), in the message."""
         raw = self.text(key)
         if not raw:
             return None
+        at_most = f"at most {high:,}{f' {why}' if why else ''}"
         digits = raw.lstrip("+-")
         if digits.isdigit() and len(digits) > 18:  # refused before int() reads it (above 4300 digits it would fail)
             if raw.startswith("-"):
                 raise BadRow(f"column '{key}' must be at least {low}, got a {len(digits)}-digit negative number")
-            raise BadRow(f"column '{key}' must be at most {high:,}, got a {len(digits)}-digit number")
+            raise BadRow(f"column '{key}' must be {at_most}, got a {len(digits)}-digit number")
         try:
             n = int(raw)
         except ValueError:
@@ -126,8 +152,8 @@ class Cells:
         if n < low:
             raise BadRow(f"column '{key}' must be at least {low}, got {n}")
         if n > high:
-            shown = str(n) if len(str(n)) <= 18 else f"a {len(str(n))}-digit number"
-            raise BadRow(f"column '{key}' must be at most {high:,}, got {shown}")
+            shown = f"{n:,}" if len(str(n)) <= 18 else f"a {len(str(n))}-digit number"
+            raise BadRow(f"column '{key}' must be {at_most}, got {shown}")
         return n
 
     def number(self, key: str, *, low: float) -> float | None:
@@ -191,12 +217,15 @@ class RunsCsv:
         """Read and check the header; :class:`RunFileError` for a file-level problem."""
         text = read_text(path, what="runs file", error=RunFileError)
         shown = str(path)
+        first = next(_lines(text), "")
         try:
-            header = next(csv.reader(_lines(text)), None)
+            header = next(csv.reader([_ended(first)]), None)
         except csv.Error as exc:
             raise RunFileError(f"{shown}: runs file is not CSV text (line 1: {exc}); see {SCHEMA_DOC}") from None
         if not header or not any(c.strip() for c in header):
             raise RunFileError(f"{shown}: runs file is empty; it needs a header row (see {SCHEMA_DOC})")
+        if _open_cell(header) is not None:
+            raise RunFileError(f'{shown}:1: the header row has an unterminated quote; close it with "')
         columns = tuple(c.strip() for c in header)
         duplicate = sorted({c for c in columns if c and columns.count(c) > 1})
         if duplicate:
@@ -217,28 +246,136 @@ class RunsCsv:
                 f"{self.path}: needs a 'model' column or the 'layers' and 'hidden' columns; see {SCHEMA_DOC}"
             )
 
-    def rows(self) -> Iterator[tuple[int, dict[Any, Any]]]:
-        """(line of the row's start, row as a dict of stripped cells keyed by column); extra cells under None."""
-        reader = csv.reader(_lines(self.text))
+    def rows(self) -> Iterator[tuple[int, dict[str, str], str | None]]:
+        """(line of the row's start, row as a dict of stripped cells keyed by column, problem or None) for each row
+        that is not blank. A row with a problem (a quote left open, more or fewer cells than the header, a line
+        the CSV reader refuses) is not to be read further; the rows after it are still given."""
+        feed = _LineFeed(self.text)
+        next(feed, None)  # the header, read alone by read()
+        width = len(self.columns)
+        reader = csv.reader(feed)
+        while True:
+            feed.start_record()
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a cell beyond the reader's size limit: a quote left open, as a rule
+                start = feed.taken[0][0] if feed.taken else feed.number
+                if len(feed.taken) > 1:
+                    refused = f"unterminated quote: a quoted cell is not closed on its line ({exc})"
+                else:
+                    refused = f"not valid CSV: {exc}"
+                first = feed.taken[0][1] if feed.taken else ""
+                feed.put_back()
+                reader = csv.reader(feed)
+                yield start, self._first_line_cells(first), refused
+                continue
+            start = feed.taken[0][0]
+            row = dict(zip(self.columns, (c.strip() for c in cells), strict=False))
+            problem = self._unterminated(cells, feed)
+            if problem is not None:
+                feed.put_back()
+                reader = csv.reader(feed)
+            elif not any(c.strip() for c in cells):
+                continue
+            elif len(cells) != width:
+                if any('"' in line for _, line in feed.taken):
+                    hint = "a quote left open or unmatched?"
+                else:
+                    hint = "quote a cell that contains a comma" if len(cells) > width else "a row cut short?"
+                problem = f"{len(cells)} cells where the header has {width} ({hint})"
+            yield start, row, problem
+
+    def _first_line_cells(self, line: str) -> dict[str, str]:
+        """The cells of one line read alone (for the id of a row the reader refused), or none."""
         try:
-            next(reader, None)  # the header, checked by read()
-            start = reader.line_num + 1
-            for cells in reader:
-                stripped = [c.strip() for c in cells]
-                if any(stripped):
-                    row: dict[Any, Any] = dict(zip(self.columns, stripped, strict=False))
-                    if len(cells) > len(self.columns):
-                        row[None] = cells[len(self.columns) :]
-                    yield start, row
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise RunFileError(f"{self.path}:{reader.line_num}: runs file is not valid CSV: {exc}") from None
+            cells = next(csv.reader([line]), [])
+        except csv.Error:
+            return {}
+        return dict(zip(self.columns, (c.strip() for c in cells), strict=False))
+
+    def _unterminated(self, cells: list[str], feed: _LineFeed) -> str | None:
+        """Why a record is a quote left open, or None: it ran to the end of the file inside quotes, or it spans
+        lines with the wrong number of cells, or with a continuation line that would be a row by itself."""
+        lines = feed.taken
+        if not feed.exhausted and (len(lines) == 1 or not self._swallowed(cells, lines)):
+            return None
+        at = _open_cell(cells)
+        column = f"column '{self.columns[at]}'" if at is not None and at < len(self.columns) else "a cell"
+        ran = "to the end of the file" if feed.exhausted else f"on to line {lines[-1][0]}"
+        return (
+            f"unterminated quote: the quoted cell in {column} is not closed on its line and ran {ran}; close it "
+            'with " (a quote inside a quoted cell is written twice: "")'
+        )
+
+    def _swallowed(self, cells: list[str], lines: list[tuple[int, str]]) -> bool:
+        if len(cells) != len(self.columns):
+            return True
+        for _, line in lines[1:]:
+            try:
+                alone = next(csv.reader([line]), [])
+            except csv.Error:
+                continue
+            if len(alone) >= len(self.columns):
+                return True
+        return False
+
+
+class _LineFeed:
+    """The physical lines of a text for the CSV reader, numbered from 1; the lines taken for the current record
+    are kept, so that they can be put back and read again (after a quote left open swallowed them).
+
+    Every line is given with an ending, so that the reader asks for one more line only inside a quoted cell:
+    running out of lines in a record (``exhausted``) then means a quote left open at the end of the file."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = _lines(text)
+        self._pending: deque[tuple[int, str]] = deque()
+        self.number = 0  # of the last line read from the text
+        self.taken: list[tuple[int, str]] = []
+        self.exhausted = False
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            item = self._pending.popleft()
+        else:
+            line = next(self._lines, None)
+            if line is None:
+                self.exhausted = True
+                raise StopIteration
+            self.number += 1
+            item = (self.number, _ended(line))
+        self.taken.append(item)
+        return item[1]
+
+    def start_record(self) -> None:
+        self.taken = []
+        self.exhausted = False
+
+    def put_back(self) -> None:
+        """Read the lines after the current record's first line again."""
+        self._pending.extendleft(reversed(self.taken[1:]))
+        self.taken = self.taken[:1]
 
 
 def _lines(text: str) -> Iterator[str]:
     """The lines of ``text`` with their endings (\\n, \\r\\n or \\r), one at a time: no list of them is built."""
     for match in _LINES.finditer(text):
         yield match.group()
+
+
+def _ended(line: str) -> str:
+    """``line`` with a line ending (the last line of a file may have none)."""
+    return line if line.endswith(("\n", "\r")) else line + "\n"
+
+
+def _open_cell(cells: list[str]) -> int | None:
+    """The index of the first cell holding a line break (a quoted cell that ran past its line), or None."""
+    return next((i for i, c in enumerate(cells) if "\n" in c or "\r" in c), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,15 +395,12 @@ def read_runs(source: RunsCsv, model: CalibratedModel[Any, Any, Any, Any], catal
     skipped: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     shared: dict[Hashable, Any] = {}  # specs, layouts and texts repeated across rows, held once
-    for line, row in source.rows():
+    for line, row, problem in source.rows():
         cells = Cells(row, line)
         row_id = cells.text("id")
         try:
-            if None in row:
-                raise BadRow(
-                    f"{len(source.columns) + len(row[None])} cells where the header has {len(source.columns)} "
-                    "(quote a cell that contains a comma)"
-                )
+            if problem is not None:
+                raise BadRow(problem)
             if not row_id:
                 raise BadRow("column 'id' is blank")
             if row_id in seen:
@@ -290,6 +424,7 @@ def _common(
             f"{model.kind} metrics: {', '.join(model.metrics)}"
         )
     value = cells.positive("value")
+    model.check_value(metric, value)
     chip = cells.text("chip")
     if not chip:
         raise BadRow("column 'chip' is blank")
@@ -332,7 +467,12 @@ def model_spec(cells: Cells, catalog: Catalog, cache: dict[Hashable, Any]) -> Tr
 
 
 def _build_spec(cells: Cells, catalog: Catalog) -> TransformerSpec:
-    col = {key: cells.whole(key, low=0 if key in ZERO_MEANS_BLANK else 1) for key in ARCHITECTURE_COLUMNS}
+    col = {
+        key: cells.whole(
+            key, low=0 if key in ZERO_MEANS_BLANK else 1, high=ARCHITECTURE_LIMITS[key], why="(beyond any real model)"
+        )
+        for key in ARCHITECTURE_COLUMNS
+    }
     mlp = cells.choice("mlp", ("gelu", "swiglu"))
     model_id = cells.text("model")
     if model_id:

@@ -116,9 +116,14 @@ def calibrate_table(path: str | Path, catalog: Catalog, *, progress: Progress | 
         *((f.run.id, f"line {f.run.line}: {f.reason}") for f in failed),
     ]
     if not prepared:
+        rows = len(runs) + len(runs_file.skipped)
+        if not rows:
+            raise ComputeplanError(f"{runs_file.path}: nothing to fit: the file has no rows below its header")
+        first_id, first_reason = skipped[0]
+        more = f" (and {rows - 1} more; validating the file lists each)" if rows > 1 else ""
         raise ComputeplanError(
-            f"{runs_file.path}: nothing to fit: none of its {len(runs) + len(runs_file.skipped)} rows can be "
-            "predicted (computeplan validate lists why)"
+            f"{runs_file.path}: nothing to fit: none of its {rows} rows can be predicted; {first_id}: "
+            f"{first_reason}{more}"
         )
     return fit_table(model, prepared, skipped=skipped, progress=progress, done=total, total=3 * total)
 

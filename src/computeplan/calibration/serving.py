@@ -18,13 +18,16 @@ from computeplan.errors import InvalidLayout
 from computeplan.estimate.efficiency import SERVING_PRIOR, SERVING_SPACE, serving_efficiency_for
 from computeplan.hardware.cluster import Cluster, cluster_from_catalog
 from computeplan.perf.inference import (
+    ACTIVATION_RESERVE_BYTES,
     BYTES_PER_KV,
     BYTES_PER_WEIGHT,
     COMPUTE_PRECISION,
     InferenceEfficiency,
+    ReplicaArrays,
     replica_performance,
 )
 from computeplan.search.space import divisors
+from computeplan.units import GIB
 from computeplan.workload.transformer import TransformerSpec
 
 INFERENCE_METRICS = ("output_tokens_per_s", "output_tokens_per_s_per_chip", "ttft_s", "tpot_s", "e2e_latency_s")
@@ -32,6 +35,15 @@ LATENCY_METRICS = ("ttft_s", "tpot_s", "e2e_latency_s")  # the practitioner pick
 REQUIRED_COLUMNS = ("id", "chip", "metric", "value")
 MLPERF_LENGTH_FACTS = ("mlperf-llama2-70b-input-tokens", "mlperf-llama2-70b-output-tokens")
 PRIOR_WEIGHT = 0.3  # pull towards the prior, so that families with two or three runs stay physical
+SCENARIOS = ("offline", "server", "latency")  # MLPerf's serving scenarios (docs/runs-schema.md)
+# plausible measured values (low, high, unit): a whole system may serve up to 1e9 tokens/s; latencies 1 us to a day
+SERVING_VALUE_RANGES = {
+    "output_tokens_per_s": (1e-3, 1e9, " tokens/s"),
+    "output_tokens_per_s_per_chip": (1e-3, 1e7, " tokens/s"),
+    "ttft_s": (1e-6, 1e5, " s"),
+    "tpot_s": (1e-6, 1e5, " s"),
+    "e2e_latency_s": (1e-6, 1e5, " s"),
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,7 +81,7 @@ class ServingCase:
 class ServingEvaluation:
     """Every candidate's replica performance, and which candidates fit."""
 
-    replica: Any  # perf.inference.ReplicaArrays
+    replica: ReplicaArrays
     fitting: np.ndarray
 
 
@@ -82,6 +94,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
     prior_weight = PRIOR_WEIGHT
     decimals = 5
     no_prediction_reason = "the weights do not fit on any replica the row allows"
+    value_ranges = SERVING_VALUE_RANGES
 
     def read_row(
         self, cells: Cells, catalog: Catalog, common: dict[str, Any], shared: dict[Hashable, Any]
@@ -97,7 +110,15 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
         out_len = given_out if given_out is not None else float(catalog.fact(MLPERF_LENGTH_FACTS[1]).value)
         weight = cells.choice("weight_precision", BYTES_PER_WEIGHT)
         kv = cells.choice("kv_precision", BYTES_PER_KV)
-        tp, pp = cells.whole("tp"), cells.whole("pp")
+        tp, pp, ep = cells.whole("tp"), cells.whole("pp"), cells.whole("ep")
+        if ep is not None and ep > 1 and not common["spec"].is_moe:
+            raise BadRow(
+                f"column 'ep': expert parallelism ({ep}) needs a mixture-of-experts model, and this row's model is "
+                "dense (give 'moe_experts', or leave 'ep' blank or 1)"
+            )
+        if ep is not None and ep > common["num_chips"]:
+            raise BadRow(f"column 'ep': {ep} experts-parallel chips is more than num_chips ({common['num_chips']})")
+        scenario = cells.choice("scenario", SCENARIOS, lower=True) or "offline"
         if tp is None:
             filled.append("tp")
         if pp is None:
@@ -113,7 +134,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             batch=cells.whole("batch_size"),
             input_len=float(in_len),
             output_len=float(out_len),
-            scenario=cells.text("scenario") or "offline",
+            scenario=scenario,
             filled=filled,
         )
 
@@ -165,6 +186,32 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
         return serving_efficiency_for(family, table)
 
     def evaluate(self, case: ServingCase, params: InferenceEfficiency) -> ServingEvaluation | None:
+        r = self._replicas(case, params)
+        fitting = np.flatnonzero(r.fits)
+        return ServingEvaluation(r, fitting) if fitting.size else None
+
+    def why_not(self, case: ServingCase, params: InferenceEfficiency) -> str:
+        """The weights alone fit no replica the row allows, or they fit but the KV cache of the row's batch and
+        context does not."""
+        r = self._replicas(case, params)
+        room = case.cluster.hbm_bytes - ACTIVATION_RESERVE_BYTES
+        if not np.any(r.weights_bytes_per_chip < room):
+            need = float(np.min(r.weights_bytes_per_chip)) / GIB
+            return (
+                f"{self.no_prediction_reason}: at least {need:,.1f} GiB of weights per chip, and a chip has "
+                f"{room / GIB:,.1f} GiB beside the runtime"
+            )
+        context = case.input_len + case.output_len
+        held = float(np.max(r.max_sequences))
+        wanted = f"a batch of {case.batch:,} sequences" if case.batch else "one sequence"
+        return (
+            f"the KV cache of {wanted} of {context:,.0f} tokens (input_len + output_len) does not fit beside the "
+            f"weights on any replica the row allows (at most {held:,.0f} such sequences fit); lower the batch size "
+            "or the lengths, or give the replica more chips"
+        )
+
+    def _replicas(self, case: ServingCase, params: InferenceEfficiency) -> ReplicaArrays:
+        """Every candidate replica's performance under ``params``."""
         w_bytes = np.array([BYTES_PER_WEIGHT[w] for w in case.weight])
         kv = np.array(
             [
@@ -176,7 +223,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
         )
         peak = np.array([case.cluster.peak(COMPUTE_PRECISION[w]) for w in case.weight])
         n = len(case.weight)
-        r = replica_performance(
+        return replica_performance(
             case.spec,
             case.cluster,
             params,
@@ -190,8 +237,6 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             output_len=np.full(n, case.output_len),
             saturate=np.full(n, case.batch is None),
         )
-        fitting = np.flatnonzero(r.fits)
-        return ServingEvaluation(r, fitting) if fitting.size else None
 
     def finish(self, run: InferenceRun, case: ServingCase, evaluation: ServingEvaluation) -> Prediction:
         r, ok = evaluation.replica, evaluation.fitting

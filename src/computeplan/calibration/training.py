@@ -3,8 +3,9 @@ source did not report are searched for the fastest layout that fits), and the me
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,12 +16,20 @@ from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.loader import Catalog
 from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
 from computeplan.hardware.efficiency import PRIOR, TRAINING_SPACE, EfficiencyParams, efficiency_for
-from computeplan.perf.layout import LAYOUT_FIELDS, Layouts
-from computeplan.perf.training import model_flops_per_token, training_step
+from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts
+from computeplan.perf.training import model_flops_per_token, training_step, validity
 from computeplan.search.space import enumerate_layouts
+from computeplan.units import TERA
 from computeplan.workload.transformer import TransformerSpec
 
 TRAINING_METRICS = ("step_time_s", "tokens_per_s_per_chip", "tflops_per_chip", "mfu")
+# plausible measured values (low, high, unit): a millisecond to a day per step; MFU from 0.01% to all of peak
+TRAINING_VALUE_RANGES = {
+    "step_time_s": (1e-3, 1e5, " s"),
+    "tokens_per_s_per_chip": (1e-3, 1e7, " tokens/s"),
+    "tflops_per_chip": (1e-3, 1e5, " TFLOP/s"),
+    "mfu": (1e-4, 1.0, ""),
+}
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
 REQUIRED_COLUMNS = ("id", "chip", "num_chips", "global_batch", "metric", "value")
 # CSV column -> layout field, and the smallest value it may hold
@@ -34,6 +43,8 @@ LAYOUT_COLUMNS = (
     ("micro_batch", "mb", 1),
     ("zero_stage", "zero", 0),
 )
+# The largest tp the layout search tries is the scale-up domain, and at least this (as search.space.enumerate_layouts)
+TP_CAP = 8
 LAYOUT_TEXT_COLUMNS = (*(c for c, _, _ in LAYOUT_COLUMNS), "recompute", "sequence_parallel", "precision")
 
 
@@ -56,6 +67,7 @@ class TrainingCase:
     seq_len: int
     layouts: Layouts
     searched: list[str]
+    fixed: Mapping[str, list[int]] = field(default_factory=dict)  # the layout fields the row gave
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def metric_from_step(run: TrainingRun, cluster: Cluster, step_time_s: np.ndarray
         return tokens / step_time_s / cluster.num_chips
     flops = tokens * model_flops_per_token(run.spec, run.seq_len)
     if run.metric == "tflops_per_chip":
-        return flops / step_time_s / cluster.num_chips / 1e12
+        return flops / step_time_s / cluster.num_chips / TERA
     return flops / step_time_s / cluster.num_chips / cluster.peak(Precision.BF16)  # mfu
 
 
@@ -89,14 +101,16 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
     prior_weight = 0.0  # enough runs per family; no pull towards the priors
     decimals = 4
     no_prediction_reason = "no layout consistent with the row can run"
+    value_ranges = TRAINING_VALUE_RANGES
+
+    def check_value(self, metric: str, value: float) -> None:
+        if metric == "mfu" and value > 1:
+            raise BadRow(f"column 'value': mfu is a fraction of peak in (0, 1], got {value:g} (a percentage?)")
+        super().check_value(metric, value)
 
     def read_row(
         self, cells: Cells, catalog: Catalog, common: dict[str, Any], shared: dict[Hashable, Any]
     ) -> TrainingRun:
-        if common["metric"] == "mfu" and common["value"] > 1:
-            raise BadRow(
-                f"column 'value': mfu is a fraction of peak in (0, 1], got {common['value']:g} (a percentage?)"
-            )
         global_batch = cells.whole("global_batch")
         if global_batch is None:
             raise BadRow("column 'global_batch' is blank; it is required")
@@ -105,6 +119,12 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         fixed = shared.get(key)
         if fixed is None:
             fixed = shared[key] = self._fixed(cells)
+        ep = fixed.get("ep", [1])[0]
+        if ep > 1 and not spec.is_moe:
+            raise BadRow(
+                f"column 'ep': expert parallelism ({ep}) needs a mixture-of-experts model, and this row's model is "
+                "dense (give 'moe_experts', or leave 'ep' blank or 1)"
+            )
         return TrainingRun(**common, seq_len=spec.seq_len, global_batch=global_batch, fixed=fixed)
 
     def _fixed(self, cells: Cells) -> dict[str, list[int]]:
@@ -142,6 +162,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
             seq_len=run.seq_len,
             layouts=layouts,
             searched=[f for f in LAYOUT_FIELDS if f not in run.fixed],
+            fixed=run.fixed,
         )
 
     def family(self, case: TrainingCase) -> str:
@@ -168,6 +189,16 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         best = int(candidates[np.argmin(steps.step_time_s[candidates])])
         return TrainingEvaluation(best, steps.step_time_s[best : best + 1], bool(np.any(fitting)))
 
+    def why_not(self, case: TrainingCase, params: EfficiencyParams) -> str:
+        if len(case.layouts) == 0:
+            return f"{self.no_prediction_reason}: {why_no_layout(case)}"
+        steps = training_step(
+            case.spec, case.cluster, params, case.layouts, global_batch=case.global_batch, seq_len=case.seq_len
+        )
+        every = LayoutProblem(int(np.bitwise_and.reduce(steps.invalid)))  # the problems every candidate has
+        problems = every or LayoutProblem(int(steps.invalid[0]))
+        return f"{self.no_prediction_reason}: {problems.describe()}" if problems else self.no_prediction_reason
+
     def finish(self, run: TrainingRun, case: TrainingCase, evaluation: TrainingEvaluation) -> Prediction:
         value = float(metric_from_step(run, case.cluster, evaluation.step_time_s)[0])
         notes = []
@@ -179,6 +210,32 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
 
     def filled(self, run: TrainingRun, case: TrainingCase) -> list[str]:
         return list(case.searched)
+
+
+def why_no_layout(case: TrainingCase) -> str:
+    """Why the layouts a row allows are none: the chip count its degrees imply, else the problems of the simplest
+    layout it allows (its given fields, 1 for the other degrees, dp the rest of the chips)."""
+    n = case.cluster.num_chips
+    given = {f: case.fixed[f][0] for f in ("tp", "pp", "dp", "cp") if f in case.fixed}
+    product = math.prod(given.values())
+    if given and (product != n if len(given) == 4 else n % product != 0):
+        names, values = "*".join(given), "*".join(str(v) for v in given.values())
+        shown = f"{names} = {values} = {product}" if len(given) > 1 else f"{names} = {product}"
+        need = "does not equal" if len(given) == 4 else "does not divide"
+        return f"{shown} {need} num_chips ({n}); tp*pp*dp*cp must equal num_chips"
+    tp_cap = max(case.cluster.scaleup_domain_chips, TP_CAP)
+    if given.get("tp", 1) > tp_cap:
+        return f"tp ({given['tp']}) is more than the chips of one scale-up domain ({tp_cap})"
+    simplest = {name: case.fixed[name][0] if name in case.fixed else 0 for name in LAYOUT_FIELDS}
+    for name in ("tp", "pp", "cp", "ep", "vpp", "mb"):
+        simplest[name] = simplest[name] or 1
+    simplest["dp"] = given.get("dp") or max(n // (simplest["tp"] * simplest["pp"] * simplest["cp"]), 1)
+    layout = Layouts.from_columns(simplest)
+    problems = LayoutProblem(int(validity(case.spec, case.cluster, layout, case.global_batch, case.seq_len)[0]))
+    if problems:
+        return problems.describe()
+    searched = ", ".join(case.searched) or "nothing"
+    return f"no combination of the searched fields ({searched}) divides the model, batch and chips evenly"
 
 
 TRAINING = TrainingModel()

@@ -100,7 +100,7 @@ def _result(
     common = {"id": run.id, "metric": run.metric, "measured": run.value, "chip": run.chip, "family": family}
     prediction = model.predict(item, eff, memo)
     if prediction is None:
-        return RowResult(**common, calibrated=eff.calibrated, reason=model.no_prediction_reason)
+        return RowResult(**common, calibrated=eff.calibrated, reason=model.why_not(item.case, eff))
     notes = (*prediction.notes, "uncalibrated: " + eff.basis) if not eff.calibrated else prediction.notes
     filled = tuple(model.filled(run, item.case))
     return RowResult(

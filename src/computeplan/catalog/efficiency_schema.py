@@ -29,12 +29,15 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from computeplan.errors import CatalogError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EfficiencyTable",
@@ -175,6 +178,14 @@ class EfficiencyTable:
         if self.skipped:
             out["skipped"] = [{"id": row_id, "reason": reason} for row_id, reason in self.skipped]
         return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per chip family (and ``default`` for the cross-chip fit): the fitted values and ``rows``."""
+        import pandas as pd
+
+        fits = {**self.families, **({"default": self.default} if self.default is not None else {})}
+        rows = [{"family": name, **fit.values, "rows": fit.rows} for name, fit in fits.items()]
+        return pd.DataFrame(rows, columns=None if rows else ["family", "rows"]).set_index("family")
 
 
 # --- the schema ---------------------------------------------------------------------------------------------------

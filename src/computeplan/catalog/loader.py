@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from computeplan import checks
 from computeplan.catalog.schema import ENTRY_TYPES, CatalogEntry, ChipEntry, FactEntry, ModelEntry, SystemEntry
-from computeplan.errors import CatalogError, UnknownEntryError
+from computeplan.errors import CatalogError, InvalidInput, UnknownEntryError
 from computeplan.files import load_yaml
 
 ENV_VAR = "COMPUTEPLAN_CATALOG"
@@ -53,7 +54,7 @@ class Catalog:
 
     def entry(self, kind: str, entry_id: str) -> CatalogEntry:
         """Look up by kind ('chip', 'system', 'model' or 'fact', singular or plural)."""
-        plural = kind if kind.endswith("s") else kind + "s"
+        plural = _plural(kind)
         if plural not in KINDS:
             raise UnknownEntryError("kind", kind, [k[:-1] for k in KINDS])
         table: Mapping[str, CatalogEntry] = getattr(self, plural)
@@ -66,15 +67,42 @@ class Catalog:
 
     def origin(self, kind: str, entry_id: str) -> str:
         """The file that defined (or last overrode) an entry."""
-        plural = kind if kind.endswith("s") else kind + "s"
-        return self.origins.get((plural, entry_id), "?")
+        return self.origins.get((_plural(kind), entry_id), "?")
+
+
+def _plural(kind: str) -> str:
+    """'chip' or 'chips' -> 'chips'; anything but text is refused."""
+    if not isinstance(kind, str):
+        raise InvalidInput("kind", f"expected one of {', '.join(KINDS)}, got {type(kind).__name__}")
+    return kind if kind.endswith("s") else kind + "s"
 
 
 def _lookup(table: Mapping[str, T], kind: str, entry_id: str) -> T:
+    if not isinstance(entry_id, str):
+        raise InvalidInput(kind, f"expected a catalog {kind} id (text), got {_kind(entry_id)}")
     try:
         return table[entry_id]
     except KeyError:
-        raise UnknownEntryError(kind, entry_id, table.keys()) from None
+        pass
+    if not entry_id.isprintable() or len(entry_id) > MAX_ID_SHOWN:  # keep the message one short line
+        entry_id = ascii(entry_id[:MAX_ID_SHOWN])[1:-1] + ("..." if len(entry_id) > MAX_ID_SHOWN else "")
+    raise UnknownEntryError(kind, entry_id, table.keys())
+
+
+MAX_ID_SHOWN = 80
+
+
+def _kind(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def as_catalog(value: object) -> Catalog:
+    """The catalog an API call was given: ``value`` itself, or the built-in catalog for None."""
+    if value is None:
+        return load_catalog()
+    if not isinstance(value, Catalog):
+        raise InvalidInput("catalog", f"expected a Catalog (computeplan.load_catalog([directory])), got {_kind(value)}")
+    return value
 
 
 def builtin_files() -> list[Path]:
@@ -119,21 +147,35 @@ def user_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
-def load_catalog(user_dirs: Sequence[str | Path] | None = None, *, use_env: bool = False) -> Catalog:
-    """Load the built-in catalog plus the ``*.yaml``/``*.yml`` files of ``user_dirs``, in order.
+def load_catalog(
+    user_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None = None, *, use_env: bool = False
+) -> Catalog:
+    """Load the built-in catalog plus the ``*.yaml``/``*.yml`` files of ``user_dirs`` (one directory, or a list of
+    them, in order).
 
     ``use_env=True`` also adds the directories of ``$COMPUTEPLAN_CATALOG`` (:func:`user_dirs_from_env`); only
     the command line should ask for that. Raises :class:`CatalogError` naming the file (and entry and field) on
     the first unreadable file or invalid entry.
     """
-    dirs = [Path(d) for d in (user_dirs or ())]
-    if use_env:
+    dirs = _directories(user_dirs)
+    if checks.flag("use_env", use_env):
         dirs += user_dirs_from_env()
     files = builtin_files()
     for directory in dirs:
         files += _catalog_files(directory)
     # Keyed on each file's modification time and size, so an edited file is read again.
     return _load_cached(tuple(_fingerprint(f) for f in files))
+
+
+def _directories(user_dirs: object) -> list[Path]:
+    """The user's catalog directories: none, one (text or a path object) or an iterable of them."""
+    if user_dirs is None:
+        return []
+    if isinstance(user_dirs, str | os.PathLike):
+        user_dirs = [user_dirs]
+    if not isinstance(user_dirs, Iterable) or isinstance(user_dirs, bytes | Mapping):
+        raise InvalidInput("user_dirs", f"expected a directory or a list of directories, got {_kind(user_dirs)}")
+    return [Path(checks.file_path("user_dirs", d, expected="a directory (str or os.PathLike)")) for d in user_dirs]
 
 
 def _catalog_files(directory: Path) -> list[Path]:
@@ -201,9 +243,7 @@ def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
         raise CatalogError(f"{path}: expected a mapping with keys {', '.join(KINDS)}, got {type(doc).__name__}")
     for key in doc:
         if key not in KINDS:
-            raise CatalogError(
-                f"{path}: unknown top-level key '{key}'{_suggest(str(key), KINDS)}; allowed: {', '.join(KINDS)}"
-            )
+            raise CatalogError(f"{path}: unknown top-level key{_suggest(str(key), KINDS)}; allowed: {', '.join(KINDS)}")
     for kind in KINDS:
         entries = doc.get(kind) or []
         if not isinstance(entries, list):
@@ -218,16 +258,60 @@ def _read_entries(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
             yield kind, entry
 
 
-def is_entry_file(value: str | Path) -> bool:
-    """Whether ``value`` names a YAML file (rather than a catalog id)."""
-    return str(value).endswith((".yaml", ".yml")) and Path(value).exists()
+def resolve_entry(catalog: Catalog, value: object, kind: str, *, field: str) -> tuple[Catalog, CatalogEntry]:
+    """The entry of ``kind`` (plural) that ``value`` names, and the catalog to use with it.
+
+    ``value`` is a catalog id, or a YAML file holding one entry (a path object always is a file; so is text naming
+    ``*.yaml`` that is not an id). A file's entry is added to a copy of the catalog under its own id; a chip's
+    system must be in the catalog. ``field`` is the API parameter named in errors.
+    """
+    name = checks.id_or_file(field, value)
+    table: Mapping[str, CatalogEntry] = getattr(catalog, kind)
+    as_file = isinstance(value, os.PathLike) or (
+        name.endswith((".yaml", ".yml")) and (Path(name).exists() or name not in table)
+    )
+    if not as_file:
+        return catalog, catalog.entry(kind, name)
+    entry = load_entry_file(name, kind, field=field)
+    if isinstance(entry, ChipEntry) and entry.system not in catalog.systems:
+        raise CatalogError(
+            f"{name}: chips[id={entry.id}].system: {UnknownEntryError('system', entry.system, catalog.systems)}"
+        )
+    return catalog.with_entry(kind, entry, name), entry
 
 
-def load_entry_file(path: str | Path, kind: str) -> CatalogEntry:
+def resolve_chips(catalog: Catalog, values: Sequence[object], *, field: str) -> list[tuple[Catalog, str]]:
+    """(catalog, chip id) for each chip id or chip file of ``values`` (:func:`resolve_entry`); the same chip twice,
+    by id or by a file of the same id, is refused naming both."""
+    named: dict[str, object] = {}
+    resolved = []
+    for value in values:
+        cat, entry = resolve_entry(catalog, value, "chips", field=field)
+        if entry.id in named:
+            first = named[entry.id]
+            if str(first) == str(value):
+                raise InvalidInput(field, f"'{entry.id}' is given twice; compare each chip once")
+            problem = f"{first} and {value} are both chip '{entry.id}'; compare each chip once"
+            raise InvalidInput(field, problem + " (give a chip file its own id)")
+        named[entry.id] = value
+        resolved.append((cat, entry.id))
+    return resolved
+
+
+def load_entry_file(path: str | os.PathLike[str], kind: str, *, field: str | None = None) -> CatalogEntry:
     """One catalog entry of ``kind`` (plural: 'models', 'chips') from a YAML file: the entry itself, or a file
-    with a one-entry list under ``kind``. Validated like the catalog's own entries."""
+    with a one-entry list under ``kind``. Validated like the catalog's own entries.
+
+    A file that holds another kind of entry (a model given for a chip) is refused as such: an InvalidInput naming
+    ``field`` when given (the API parameter the file was passed to), else a CatalogError.
+    """
     singular = kind.removesuffix("s")
+    path = os.fspath(path)
     doc = load_yaml(path, what=f"{singular} file", error=CatalogError)
+    other = _other_kind(doc, kind)
+    if other is not None:
+        problem = f"{path}: expected a {singular} entry, found a {other.removesuffix('s')} entry"
+        raise InvalidInput(field, problem) if field else CatalogError(problem)
     if isinstance(doc, dict) and kind in doc:
         entries = doc[kind]
         if not isinstance(entries, list) or len(entries) != 1:
@@ -237,6 +321,21 @@ def load_entry_file(path: str | Path, kind: str) -> CatalogEntry:
         raise CatalogError(f"{path}: a {singular} file holds one {singular} entry with a string 'id'")
     entry: CatalogEntry = _validate(ENTRY_TYPES[kind], doc, str(path), kind)
     return entry
+
+
+def _other_kind(doc: object, kind: str) -> str | None:
+    """The kind (plural) of entry ``doc`` holds when it is plainly not ``kind``: it lists entries under another
+    kind's key, or the fields it has that ``kind`` lacks are all fields of exactly one other kind. Else None."""
+    if not isinstance(doc, dict):
+        return None
+    lists = [k for k in KINDS if k in doc]
+    if lists:
+        return None if kind in lists else lists[0]
+    keys = set(doc) - {"id", "name", "notes"}
+    if keys <= set(ENTRY_TYPES[kind].model_fields):
+        return None
+    others = [k for k in KINDS if k != kind and keys <= set(ENTRY_TYPES[k].model_fields)]
+    return others[0] if len(others) == 1 else None
 
 
 def _validate(model_type: type[BaseModel], entry: dict[str, Any], path: str, kind: str) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,11 +13,16 @@ from computeplan.cli.options import (
     DebugOption,
     JsonOption,
     cli_catalog,
+    guard_output,
     parse_set_options,
     print_json,
     progress_bar,
+    require_path,
     split_list,
 )
+
+if TYPE_CHECKING:
+    from computeplan.catalog.loader import Catalog
 
 app = typer.Typer(
     name="computeplan",
@@ -149,37 +155,75 @@ def train(
 ) -> None:
     """Best parallel layout, step time, MFU, memory, and time/energy/cost to train a model on a cluster."""
     from computeplan import api
+    from computeplan.errors import ComputeplanError, InvalidInput
     from computeplan.units import Dimension, parse_quantity
 
-    result = api.train(
-        model,
-        chip,
-        chips,
-        seq_len=seq,
-        global_batch=global_batch,
-        global_batch_tokens=parse_quantity(global_batch_tokens, Dimension.COUNT, field="--global-batch-tokens")
+    if global_batch is not None and global_batch_tokens is not None:
+        raise ComputeplanError(
+            "--global-batch and --global-batch-tokens: give the batch in sequences or in tokens, not both"
+        )
+    batch_tokens = (
+        parse_quantity(global_batch_tokens, Dimension.COUNT, field="--global-batch-tokens")
         if global_batch_tokens is not None
-        else None,
-        tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens is not None else None,
-        layout=layout,
-        top=top,
-        system=system,
-        allow_fp8=not no_fp8,
-        overrides=parse_set_options(set_),
-        catalog=cli_catalog(catalog),
-        pue=pue,
-        failures=not no_failures,
+        else None
     )
+    overrides = parse_set_options(set_)
+    cat = cli_catalog(catalog)
+    try:
+        result = api.train(
+            model,
+            chip,
+            chips,
+            seq_len=seq,
+            global_batch=global_batch,
+            global_batch_tokens=batch_tokens,
+            tokens=parse_quantity(tokens, Dimension.COUNT, field="--tokens") if tokens is not None else None,
+            layout=layout,
+            top=top,
+            system=system,
+            allow_fp8=not no_fp8,
+            overrides=overrides,
+            catalog=cat,
+            pue=pue,
+            failures=not no_failures,
+        )
+    except InvalidInput as exc:
+        if exc.field != "global_batch" or global_batch_tokens is None or batch_tokens is None:
+            raise
+        # the sequences come from the tokens the user gave: say so, in the user's terms
+        raise InvalidInput(
+            "global_batch_tokens", _too_many_sequences(global_batch_tokens, batch_tokens, seq, model, cat, overrides)
+        ) from exc
     if json_out:
         from computeplan.report.goodput_text import goodput_json
 
         data = result.to_dict()
-        data["goodput"] = goodput_json(result.goodput) if result.goodput is not None else None
+        data["goodput"] = (
+            goodput_json(result.goodput, chip=result.cluster.chip_id) if result.goodput is not None else None
+        )
         print_json(data)
     else:
         from computeplan.report import training_tables
 
         training_tables.print_training(result)
+
+
+def _too_many_sequences(
+    typed: str, tokens: float, seq: int | None, model: str, catalog: Catalog, overrides: dict[str, str]
+) -> str:
+    """Why ``--global-batch-tokens`` gives too large a batch: the sequences its tokens make at the sequence length."""
+    from computeplan import api
+    from computeplan.workload.jobs import MAX_GLOBAL_BATCH, sequences_for_tokens
+    from computeplan.workload.overrides import override_spec
+
+    if seq is None:
+        spec = api.resolve_model(catalog, model)
+        seq = (override_spec(spec, overrides) if overrides else spec).seq_len
+    sequences = sequences_for_tokens(tokens, seq)
+    return (
+        f"{typed} tokens per step make {sequences:,} sequences of {seq:,} tokens, above the limit of "
+        f"{MAX_GLOBAL_BATCH:,} sequences per step; give fewer tokens per step or a longer --seq"
+    )
 
 
 @app.command()
@@ -193,6 +237,7 @@ def validate(
     """Predict each measured run (training or serving) with its own layout and report the error."""
     from computeplan import api
 
+    require_path(path, "FILE.csv")
     with progress_bar("predicting runs") as progress:
         report = api.validate(path, catalog=cli_catalog(catalog), progress=progress)
     if json_out:
@@ -206,7 +251,7 @@ def validate(
             text = accuracy.inference_markdown(report.rows, report.held_out, table, source=path)
         else:
             text = accuracy.accuracy_markdown(report.rows, report.held_out, table, source=path, command="make accuracy")
-        typer.echo(text, nl=False)
+        typer.echo(_printable_lines(text), nl=False)
     else:
         from computeplan.report import training_tables
 
@@ -225,21 +270,25 @@ def calibrate(
     import yaml
 
     from computeplan import api
-    from computeplan.files import check_output_path, write_atomic
+    from computeplan.files import write_atomic
+    from computeplan.report import safe_text
 
-    if out:
-        check_output_path(out, inputs=[path], what="calibration table")
+    require_path(path, "FILE.csv")
+    if out is not None:
+        require_path(out, "--out")
+    inputs = guard_output(out, what="calibration table", catalog=catalog, files=[path], efficiency=False) if out else []
     with progress_bar("fitting") as progress:
         fitted = api.calibrate(path, catalog=cli_catalog(catalog), progress=progress)
-    table = {"generated_by": f"computeplan calibrate {path}", **fitted}
+    fields = {key: value for key, value in fitted.to_dict().items() if key != "generated_by"}
+    table = {"generated_by": f"computeplan calibrate {path}", **fields}
     if json_out:
         print_json(table)
         return
     text = "# Fitted efficiency parameters per chip family (computeplan calibrate); do not edit by hand.\n"
     text += yaml.safe_dump(table, sort_keys=False)
     if out:
-        write_atomic(out, text, inputs=[path], what="calibration table")
-        typer.echo(f"wrote {out}")
+        write_atomic(out, text, inputs=inputs, what="calibration table")
+        typer.echo(f"wrote {safe_text(out, markup=False)}")
     else:
         typer.echo(text, nl=False)
 
@@ -274,7 +323,13 @@ def serve(
 ) -> None:
     """Cheapest serving layout per chip within latency targets: $/Mtok, J/token, chips for the traffic."""
     from computeplan import api
+    from computeplan.errors import ComputeplanError
 
+    if chip is not None and compare is not None:
+        raise ComputeplanError(
+            f"--chip and --compare: give one chip with --chip or several with --compare, not both "
+            f"(to include {chip!r}, add it to --compare)"
+        )
     chips = split_list(compare, "compare") or [chip or "trn2"]
     result = api.serve(
         model,
@@ -307,7 +362,8 @@ def goodput(
         str, typer.Option(help="catalog model id or YAML file (sets the checkpoint size)")
     ] = "llama3-405b",
     chip: Annotated[
-        str, typer.Option(help="catalog chip id (failure rates are per chip, from published runs)")
+        str,
+        typer.Option(help="catalog chip id (failure rates per chip: those measured on H100 in Llama 3 training)"),
     ] = "h100-sxm",
     days: Annotated[float | None, typer.Option(help="wall-clock length of the run, days")] = None,
     async_checkpoint: Annotated[bool, typer.Option("--async-checkpoint", help="checkpoint asynchronously")] = False,
@@ -315,44 +371,77 @@ def goodput(
     storage_gb_per_s: Annotated[
         float | None, typer.Option(help="checkpoint storage bandwidth per chip, GB/s [default: catalog]")
     ] = None,
-    plot: Annotated[str | None, typer.Option(help="write a PNG of goodput vs cluster size to this path")] = None,
+    plot: Annotated[
+        str | None, typer.Option(help="write a chart of goodput vs cluster size to this .png, .svg or .pdf file")
+    ] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Interruptions, job MTBF, optimal checkpoint interval and goodput of a large training job."""
     from computeplan import api
-    from computeplan.files import check_output_path
 
+    if plot is not None:
+        require_path(plot, "--plot")
+        _check_plot_format(plot)
+    inputs = guard_output(plot, what="plot", catalog=catalog, files=[model], efficiency=False) if plot else []
     cat = cli_catalog(catalog)
     cat.chip(chip)
-    if plot:
-        check_output_path(plot, what="plot")
     storage = storage_gb_per_s * 1e9 if storage_gb_per_s is not None else None
     options = {"asynchronous": async_checkpoint, "hot_spares": not no_hot_spares}
     est = api.goodput(model, chips, days=days, storage_bytes_per_s_per_chip=storage, catalog=cat, **options)
     if plot:
-        from computeplan.report.charts import goodput_vs_chips
-
         sizes = sorted({1024, 4096, 16384, 65536, 131072, 262144, 524288, chips})
         points = [api.goodput(model, n, storage_bytes_per_s_per_chip=storage, catalog=cat, **options) for n in sizes]
-        goodput_vs_chips(
-            sizes,
-            [p.goodput for p in points],
-            [p.job_mtbf_s / 3600 for p in points],
-            plot,
-            title=f"Goodput of {model} training vs cluster size (optimal checkpoint interval)",
-        )
+        goodputs = [p.goodput for p in points]
+        _write_goodput_plot(plot, inputs, sizes, goodputs, [p.job_mtbf_s for p in points], model=model)
     if json_out:
         from computeplan.report.goodput_text import goodput_json
 
-        print_json({**goodput_json(est), "chip": chip, "model": model, "plot": plot})
+        data = {**goodput_json(est, chip=chip), "chip": chip, "model": model, "plot": plot}
+        print_json(data)
         return
+    from computeplan.report import safe_text
     from computeplan.report.goodput_text import print_goodput
 
     print_goodput(est, model=model, chip=chip)
     if plot:
-        typer.echo(f"wrote {plot}")
+        typer.echo(f"wrote {safe_text(plot, markup=False)}")
+
+
+def _check_plot_format(plot: str) -> None:
+    """Refuse, before any work, a plot path whose extension is not a format the chart can be written in."""
+    from computeplan.errors import ComputeplanError
+    from computeplan.report.charts import PLOT_FORMATS
+
+    suffix = Path(plot).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        kinds = ", ".join(PLOT_FORMATS)
+        what = f"a {suffix} file" if suffix else "a path without an extension"
+        raise ComputeplanError(f"--plot: cannot write the chart as {what}; give a path ending in {kinds}")
+
+
+def _write_goodput_plot(
+    plot: str, inputs: list[Path], sizes: list[int], goodputs: list[float], mtbf_s: list[float], *, model: str
+) -> None:
+    """Draw goodput and job MTBF vs cluster size and write it to ``plot`` in one step; any failure is one line."""
+    from computeplan.errors import ComputeplanError
+    from computeplan.files import write_atomic
+    from computeplan.report.charts import goodput_vs_chips
+    from computeplan.units import SECONDS_PER_HOUR
+
+    try:
+        image = goodput_vs_chips(
+            sizes,
+            goodputs,
+            [m / SECONDS_PER_HOUR for m in mtbf_s],
+            title=f"Goodput of {model} training vs cluster size (optimal checkpoint interval)",
+            fmt=Path(plot).suffix.lower().lstrip("."),
+        )
+    except Exception as exc:  # matplotlib raises many kinds; none of them is worth a traceback to the user
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ComputeplanError(f"{plot}: cannot draw the plot: {reason}") from exc
+    write_atomic(plot, image, inputs=inputs, what="plot")
 
 
 @app.command()
@@ -370,15 +459,18 @@ def plan(
     import sys
 
     from computeplan import api
-    from computeplan.files import check_output_path, write_atomic
+    from computeplan.files import write_atomic
+    from computeplan.report import safe_text
 
-    if report:
-        check_output_path(report, inputs=[scenario], what="report")
+    require_path(scenario, "SCENARIO.yaml")
+    if report is not None:
+        require_path(report, "--report")
+    inputs = guard_output(report, what="report", catalog=catalog, files=[scenario], efficiency=True) if report else []
     cat = cli_catalog(catalog)
 
     def progress(message: str) -> None:
         if not json_out and sys.stderr.isatty():
-            sys.stderr.write(f"\r\033[Kpricing {message} ...")
+            sys.stderr.write(f"\r\033[Kpricing {safe_text(message, markup=False)} ...")
             sys.stderr.flush()
 
     result = api.plan(scenario, overrides=parse_set_options(set_), catalog=cat, progress=progress)
@@ -387,7 +479,7 @@ def plan(
     if report:
         from computeplan.report.plan_report import plan_html
 
-        write_atomic(report, plan_html(result, cat), inputs=[scenario], what="report")
+        write_atomic(report, plan_html(result, cat), inputs=inputs, what="report")
     if json_out:
         from computeplan.report.plan_report import headline
 
@@ -397,4 +489,11 @@ def plan(
 
     print_plan(result)
     if report:
-        typer.echo(f"wrote {report}")
+        typer.echo(f"wrote {safe_text(report, markup=False)}")
+
+
+def _printable_lines(text: str) -> str:
+    """Text printed as it is (Markdown), each line made safe for the terminal (ids from a CSV may hold escapes)."""
+    from computeplan.report import safe_text
+
+    return "\n".join(safe_text(line, markup=False) for line in text.split("\n"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from computeplan.catalog.efficiency_schema import EfficiencyTable, Parameter, ParameterSpace, parse_efficiency_table
+from computeplan.errors import InvalidInput
 from computeplan.hardware.efficiency import TRAINING_SPACE, EfficiencyParams, efficiency_for
 from computeplan.perf.inference import InferenceEfficiency
 
@@ -118,3 +119,14 @@ def _load_table(path: str | Path | None, kind: str) -> EfficiencyTable | None:
 def builtin_efficiency_tables() -> EfficiencyTables:
     """The tables shipped in the package (``catalog/data/efficiency.yaml`` and ``inference_efficiency.yaml``)."""
     return EfficiencyTables(training=_load_table(None, "training"), serving=_load_table(None, "inference"))
+
+
+def as_efficiency_tables(value: object) -> EfficiencyTables:
+    """The tables an API call was given: ``value`` itself, or the package's own for None. Anything else (a mapping,
+    a file name) is refused: build one with ``EfficiencyTables(...)`` or ``EfficiencyTables.from_files(...)``."""
+    if value is None:
+        return builtin_efficiency_tables()
+    if not isinstance(value, EfficiencyTables):
+        got = type(value).__name__
+        raise InvalidInput("efficiency", f"expected EfficiencyTables (or None for the built-in tables), got {got}")
+    return value

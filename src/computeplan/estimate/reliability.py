@@ -66,8 +66,12 @@ def reliability_from_catalog(catalog: Catalog) -> Reliability | None:
         if fid.startswith(FAILURE_PREFIX) and fid.removeprefix(FAILURE_PREFIX) not in FAILURE_META
     }
     restart = catalog.fact("restart-time")
+    basis = (
+        f"per-chip interruption rates of the Llama 3 405B pre-training run ({chips:,.0f} H100 GPUs over "
+        f"{window_s / SECONDS_PER_DAY:.0f} days; Dubey et al. 2024, sec. 3.3.4), applied to every chip"
+    )
     return Reliability(
-        failures=FailureModel(rates_per_chip_s=rates),
+        failures=FailureModel(rates_per_chip_s=rates, basis=basis),
         restart_s=restart.value,
         restart_without_spares_s=restart.high or restart.value,
         storage_bytes_per_s_per_chip=catalog.fact("storage-write-bandwidth-per-chip").value,

@@ -4,6 +4,7 @@ Typed in, typed out; no catalog ids, files or environment."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from computeplan.errors import InvalidInput
 from computeplan.hardware.cluster import Cluster
 from computeplan.perf.inference import BYTES_PER_WEIGHT, InferenceEfficiency
-from computeplan.search.serving_search import ServingEstimate, ServingSearch, estimate_at, search_serving
+from computeplan.search.serving_search import (
+    ServingEstimate,
+    ServingLayout,
+    ServingSearch,
+    estimate_at,
+    search_serving,
+)
 from computeplan.workload.jobs import ServingJob
 from computeplan.workload.transformer import TransformerSpec
 
@@ -23,10 +30,13 @@ if TYPE_CHECKING:
 class ParetoPoint:
     """One point of the throughput-latency front of a chip."""
 
-    layout: dict[str, Any]
+    layout: ServingLayout
     tpot_s: float
     ttft_s: float
     throughput_tokens_per_s_per_chip: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "layout": dict(self.layout)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +99,7 @@ class ServingResult:
                 c.estimate.to_dict() if c.estimate is not None else {"chip": c.chip, "error": c.reason}
                 for c in self.chips
             ],
-            "pareto": {c.chip: [p.__dict__ for p in c.pareto] for c in self.chips},
+            "pareto": {c.chip: [p.to_dict() for p in c.pareto] for c in self.chips},
         }
 
 
@@ -133,6 +143,9 @@ def estimate_serving(
     """Serving on each (cluster, efficiency) pair: one :class:`ChipServing` per chip, in the order given."""
     if not clusters:
         raise InvalidInput("chips", "give at least one chip to serve on")
+    twice = sorted(chip for chip, n in Counter(cluster.chip_id for cluster, _ in clusters).items() if n > 1)
+    if twice:
+        raise InvalidInput("chips", f"{', '.join(repr(c) for c in twice)} given more than once; compare each chip once")
     return ServingResult(model=spec, job=job, chips=tuple(estimate_serving_on(spec, c, e, job) for c, e in clusters))
 
 

@@ -4,8 +4,9 @@ train, and goodput with failures. Typed in, typed out; no catalog ids, files or 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from computeplan import checks
@@ -47,26 +48,48 @@ MAX_TOP = 1000
 
 
 def parse_layout(text: str) -> dict[str, int]:
-    """``tp=8,pp=16,cp=2`` (recompute may be none/selective/full, switches true/false) into a layout mapping."""
+    """A layout mapping from text: ``tp=8,pp=16,cp=2``, or the table's form ``tp=8 pp=16 sp recompute=selective``.
+
+    Fields are separated by commas or spaces; values are ASCII whole numbers, recompute may be none/selective/full,
+    and a switch (sp, fp8, hsdp) may be true/false or bare (``sp`` means ``sp=1``). Each field at most once.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput("layout", f"expected text such as 'tp=8,pp=4', got {type(text).__name__}")
+    parts = re.split(r"[\s,]+", re.sub(r"\s*=\s*", "=", text.strip()))
+    if not any(parts):
+        raise InvalidInput("layout", "empty: give at least one field (e.g. 'tp=8 pp=4'), or no layout to search")
     layout: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = (s.strip() for s in part.partition("="))
+    for part in filter(None, parts):
+        key, sep, value = part.partition("=")
         if key not in LAYOUT_DEFAULTS:
-            close = difflib.get_close_matches(key, LAYOUT_FIELDS, n=1)
+            close = difflib.get_close_matches(key.lower(), LAYOUT_FIELDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise InvalidInput("layout", f"unknown field '{key}'{hint}; fields: {', '.join(LAYOUT_FIELDS)}")
-        if not sep or not value:
-            raise InvalidInput("layout", f"'{part}': expected {key}=VALUE")
-        value = value.lower()
-        if key == "recompute" and value.upper() in Recompute.__members__:
-            layout[key] = int(Recompute[value.upper()])
-        elif value in ("true", "false"):
-            layout[key] = int(value == "true")
-        elif value.isdigit() and len(value) <= 12:
-            layout[key] = int(value)
-        else:
-            raise InvalidInput("layout", f"{key}: expected a whole number, got {value!r}")
+            shown = key if key.isascii() and key.isprintable() else ascii(key)[1:-1]
+            raise InvalidInput("layout", f"unknown field '{shown}'{hint}; fields: {', '.join(LAYOUT_FIELDS)}")
+        if key in layout:
+            raise InvalidInput("layout", f"{key} is given twice; give each field once")
+        layout[key] = _layout_text_value(key, value if sep else None)
     return layout
+
+
+def _layout_text_value(key: str, value: str | None) -> int:
+    """One field's text value (None when the field is bare) as a whole number."""
+    if value is None and key in SWITCH_FIELDS:
+        return 1
+    if not value:
+        raise InvalidInput("layout", f"'{key}': expected {key}=VALUE")
+    word = value.lower()
+    if key == "recompute" and word.upper() in Recompute.__members__:
+        return int(Recompute[word.upper()])
+    if key in SWITCH_FIELDS and word in ("true", "false"):
+        return int(word == "true")
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    expected = "a whole number" + (", true or false" if key in SWITCH_FIELDS else "")
+    if key == "recompute":
+        expected = "none, selective, full or 0-2"
+    shown = value[:20] + ("..." if len(value) > 20 else "")
+    raise InvalidInput("layout", f"{key}: expected {expected}, got {shown!r}")
 
 
 def _layout_value(key: str, value: object) -> int:
@@ -184,7 +207,7 @@ class TrainingResult:
                 {**e.to_dict(), "time_to_train_with_failures_s": self.time_to_train_with_failures_s(e)}
                 for e in self.estimates
             ],
-            "goodput": None if self.goodput is None else asdict(self.goodput),
+            "goodput": None if self.goodput is None else self.goodput.to_dict(),
         }
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from computeplan.catalog.loader import Catalog
 from computeplan.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.errors import ComputeplanError, ScenarioError
 from computeplan.estimate.efficiency import EfficiencyTables
+from computeplan.estimate.facts import default_pue
 from computeplan.estimate.reliability import reliability_from_catalog
 from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
@@ -39,14 +41,15 @@ class RateRow:
     layout: Mapping[str, object] | None = None  # serving replica layout
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FleetInputs:
-    """Arrays indexed [option] or [option, period] or [period]; SI units and USD."""
+    """Arrays indexed [option] or [option, period] or [period]; SI units and USD. Read-only: the arrays are
+    made unwritable and the sequences tuples when the inputs are built."""
 
-    labels: list[str]  # option labels, unique, e.g. "trn2 (rent)" ("trn2 (rent) #2" for a second such option)
-    chip_ids: list[str]
-    announced: list[bool]
-    periods: list[str]
+    labels: tuple[str, ...]  # option labels, unique, e.g. "trn2 (rent)" ("trn2 (rent) #2" for a second such option)
+    chip_ids: tuple[str, ...]
+    announced: tuple[bool, ...]
+    periods: tuple[str, ...]
     period_years: np.ndarray  # fractional years since start, per period
     hours_per_period: float
     add_allowed: np.ndarray  # [k, t] 1 where chips may be added
@@ -63,8 +66,18 @@ class FleetInputs:
     token_demand: np.ndarray  # [w_inf, t] output tokens per period
     token_value: np.ndarray  # [w_inf] USD per token
     power_available_w: np.ndarray  # [t]
-    notes: list[str] = field(default_factory=list)  # why an option cannot run a workload (each reason once)
+    pue: float  # facility power / IT power: the scenario's power.pue, else the catalog's default
+    notes: tuple[str, ...] = ()  # why an option cannot run a workload (each reason once)
     rates: tuple[RateRow, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, value in list(vars(self).items()):
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+            elif isinstance(value, np.ndarray):
+                view = value.view()  # the caller's array stays as it was
+                view.flags.writeable = False
+                object.__setattr__(self, name, view)
 
 
 def unique_labels(labels: list[str]) -> list[str]:
@@ -98,7 +111,7 @@ class TrainingRate:
 @dataclass(frozen=True)
 class ServingRate:
     tokens_per_chip_hour: float
-    layout: dict[str, object]
+    layout: Mapping[str, object]
 
 
 def training_rate(
@@ -254,7 +267,7 @@ def build_inputs(
                     option=labels[k],
                     chip=option.chip,
                     tokens_per_chip_hour=srate.tokens_per_chip_hour,
-                    layout=srate.layout,
+                    layout=MappingProxyType(dict(srate.layout)),  # read-only, as the rest of the inputs
                 )
             )
 
@@ -270,10 +283,10 @@ def build_inputs(
     ).reshape(len(scenario.inference), n_t)
     power = np.array([scenario.power.available_w[t // ppy] for t in range(n_t)])
     return FleetInputs(
-        labels=labels,
-        chip_ids=chip_ids,
-        announced=announced,
-        periods=periods,
+        labels=tuple(labels),
+        chip_ids=tuple(chip_ids),
+        announced=tuple(announced),
+        periods=tuple(periods),
         period_years=np.arange(n_t) / ppy,
         hours_per_period=hours,
         add_allowed=add_allowed,
@@ -290,6 +303,7 @@ def build_inputs(
         token_demand=token_demand,
         token_value=np.array([s.value_usd_per_million_tokens / 1e6 for s in scenario.inference]),
         power_available_w=power,
-        notes=list(dict.fromkeys(notes)),
+        pue=scenario.power.pue if scenario.power.pue is not None else default_pue(catalog),
+        notes=tuple(dict.fromkeys(notes)),
         rates=tuple(rates),
     )

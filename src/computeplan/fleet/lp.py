@@ -268,7 +268,7 @@ def define_power_limit(
     )
     lead = scenario.power.build_lead_years * ppy
     k, t, cols = in_service(inp, add)
-    per_chip = 1.0 * inp.watts_per_chip * scenario.power.pue * units.chips / units.watts
+    per_chip = 1.0 * inp.watts_per_chip * inp.pue * units.chips / units.watts
     t_row, tau = np.meshgrid(np.arange(t_n), np.arange(t_n), indexing="ij")
     ready = tau <= t_row - lead  # built in tau, in service by t
     entries = Entries().add(t, cols, per_chip[k]).add(t_row[ready], build[tau[ready]], -1.0)
@@ -330,7 +330,7 @@ def define_spend(
     commitment on it."""
     t_n = inp.add_allowed.shape[1]
     spend = lp.add_variables("spend", (t_n,))  # in units.usd
-    energy = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, scenario.power.pue)
+    energy = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, inp.pue)
     per_chip = inp.rent_usd_per_chip_period + inp.energy_paid * energy * inp.watts_per_chip
     k, t, cols = in_service(inp, add)
     t_all = np.arange(t_n)

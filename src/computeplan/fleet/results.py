@@ -17,12 +17,19 @@ Tables of :class:`PlanResult` (SI units and USD; a missing value is NaN):
               whole horizon), about (the option or workload, or ""), shadow_price_usd_billion (NaN where the
               limit is reached but not priced separately), unit
 ``rates``     index (workload, option): chip, flop_per_chip_hour, tokens_per_chip_hour, mfu, goodput
+
+The tables are read-only: a result is a record of one solve, and its tables are shared, not copied, on access.
+Take a copy to change one (:meth:`PlanResult.to_frame` returns a copy of ``fleet``). Zeros are +0.0 (never -0.0);
+NaN marks a value that does not exist (a shadow price not priced separately, a cost per token in a period that
+serves none, the days a run would take in a period without training); :meth:`PlanResult.to_dict` writes NaN as null.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +66,8 @@ class PlanTotals:
 
 @dataclass(frozen=True, kw_only=True)
 class PlanResult:
-    """A solved fleet plan: the scenario, the LP's inputs, and labelled tables (see the module docstring)."""
+    """A solved fleet plan: the scenario as planned (``power.pue`` filled in with the catalog's default when the
+    file gives none), the LP's inputs, and labelled, read-only tables (see the module docstring)."""
 
     scenario: Scenario
     inputs: FleetInputs
@@ -77,9 +85,14 @@ class PlanResult:
         """The dotted-path overrides applied to the scenario file."""
         return self.scenario.overrides
 
+    @property
+    def pue(self) -> float:
+        """The PUE the plan used: the scenario's ``power.pue``, else the catalog's default."""
+        return self.inputs.pue
+
     def to_frame(self) -> pd.DataFrame:
-        """Quantities per (period, option): the ``fleet`` table."""
-        return self.fleet
+        """Quantities per (period, option): a copy of the ``fleet`` table, free to change."""
+        return self.fleet.copy()
 
     def chip_years(self) -> pd.Series:
         """Chip-years in service per option over the horizon."""
@@ -158,10 +171,11 @@ class PlanResult:
             for r in self.inputs.rates
         ]
         totals = self.totals
-        return {
+        out = {
             "scenario": self.scenario.name,
             "objective": self.scenario.objective,
             "overrides": dict(self.overrides),
+            "pue": self.pue,
             "periods": periods,
             "binding_constraints": binding,
             "totals": {
@@ -174,11 +188,40 @@ class PlanResult:
             "rates": rates,
             "warnings": list(self.warnings),
         }
+        cleaned: dict[str, object] = _json_ready(out)
+        return cleaned
 
 
 def _json_float(value: float) -> float | None:
     number = float(value)
     return None if math.isnan(number) else number
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with every float finite or None (NaN, inf) and no negative zero, through dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return None if not math.isfinite(number) else number + 0.0  # -0.0 + 0.0 == +0.0
+    return value
+
+
+def _no_negative_zero(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with -0.0 (left by products and sums of zeros with negative numbers) made +0.0, in place."""
+    for column in frame.columns:
+        if pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = frame[column] + 0.0
+    return frame
+
+
+def _as_planned(scenario: Scenario, pue: float) -> Scenario:
+    """``scenario`` with the PUE the plan used filled in where the file left it to the catalog."""
+    if scenario.power.pue is not None:
+        return scenario
+    return scenario.model_copy(update={"power": scenario.power.model_copy(update={"pue": pue})})
 
 
 def in_service_chips(inp: FleetInputs, add: np.ndarray) -> np.ndarray:
@@ -212,7 +255,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     gap = float(sol.value("commit_gap")) * u.usd if "commit_gap" in sol.variables else 0.0
     _check_met(scenario, inp, sol, spend, gap, short_train, short_tokens)
 
-    pue = scenario.power.pue
+    pue = inp.pue
     energy_price = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, pue)
     rent = fleet * inp.rent_usd_per_chip_period[:, None]
     capex = add * inp.capex_usd_per_chip[:, None]
@@ -290,14 +333,14 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
         if inp.announced[k] and fleet[k].sum() > 0
     ]
     return PlanResult(
-        scenario=scenario,
+        scenario=_as_planned(scenario, pue),
         inputs=inp,
-        fleet=fleet_frame,
-        periods=period_frame,
-        training=training,
-        serving=serving,
-        binding=binding,
-        rates=_rates_frame(inp),
+        fleet=_no_negative_zero(fleet_frame),
+        periods=_no_negative_zero(period_frame),
+        training=_no_negative_zero(training),
+        serving=_no_negative_zero(serving),
+        binding=_no_negative_zero(binding),
+        rates=_no_negative_zero(_rates_frame(inp)),
         totals=totals,
         warnings=tuple(dict.fromkeys([*scenario_warnings(scenario), *announced, *inp.notes])),
     )
@@ -437,7 +480,7 @@ def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: 
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _limited_by(binding: pd.DataFrame, periods: list[str]) -> list[str]:
+def _limited_by(binding: pd.DataFrame, periods: Sequence[str]) -> list[str]:
     """Per period, the binding constraint with the highest shadow price (else the first at its limit)."""
     first = binding.drop_duplicates("period")  # binding is sorted: highest price first, unpriced after
     found = dict(zip(first["period"], first["constraint"], strict=True))

@@ -6,6 +6,10 @@ any field; a single value for a per-year list (``power.available_w=5 GW``) means
 
 Rules, beyond the types and units:
 
+- a yes/no (``true``, ``false``) is never read as a number; an override needs a value (empty text is an error;
+  ``null`` removes an optional field explicitly);
+- ``power.pue`` left out (or null) is the catalog's default (fact ``pue-hyperscale``), resolved when the plan is
+  priced (:func:`computeplan.estimate.facts.default_pue`, as ``train`` and ``serve`` do);
 - every number is finite; power, money, prices, supplies, demands and values are >= 0; prices, lengths,
   cluster sizes, run days and growth factors are > 0; ``tpot_ms`` is > 0 (null means no latency target);
   numbers have generous upper bounds (a petawatt, $1e16, 1e12 chips a year, ...) so that a typo is an error
@@ -33,7 +37,7 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -42,12 +46,13 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from computeplan.economics import DEFAULT_PUE
+from computeplan.economics import DAYS_PER_YEAR, MAX_PUE, MIN_PUE
 from computeplan.errors import ScenarioError
 from computeplan.files import load_yaml, parse_yaml_text
 from computeplan.units import Dimension, format_quantity, parse_quantity
@@ -69,6 +74,7 @@ MAX_USD = 1e16
 MAX_CHIPS_PER_YEAR = 1e12
 MAX_DEMAND = 1e45  # FLOP of a run, or tokens a day
 MAX_GROWTH = 100.0  # a demand's factor per year
+MAX_RUN_DAYS = 100 * DAYS_PER_YEAR  # a century
 
 Watts = Annotated[float, _q(Dimension.WATTS), Field(ge=0, le=MAX_WATTS)]
 Usd = Annotated[float, _q(Dimension.USD), Field(ge=0, le=MAX_USD)]
@@ -91,6 +97,25 @@ MAX_TOKENS_PER_SEQUENCE = 100_000_000
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool(cls, value: Any, info: ValidationInfo) -> Any:
+        """No scenario field is a yes/no: ``true`` where a number is expected is an error, not 1."""
+        flags = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, bool)]
+        field = cls.model_fields.get(info.field_name or "")
+        if flags and field is not None and _numeric(field.annotation):
+            raise ValueError(f"expected a number, got {str(flags[0]).lower()} (a yes/no)")
+        return value  # elsewhere pydantic refuses a yes/no itself (text, a mapping)
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type holds numbers (int, float, or a Literal of them), where pydantic would read true as 1."""
+    if annotation in (int, float):
+        return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(a, int | float) and not isinstance(a, bool) for a in get_args(annotation))
+    return any(_numeric(a) for a in get_args(annotation))
 
 
 class Source(_Strict):
@@ -164,7 +189,7 @@ class TrainingWorkload(_Strict):
     value_usd_per_flop: float = Field(
         default=3e-18, ge=0, le=1.0, description="weight of training compute in the objective"
     )
-    run_days: float = Field(default=100, gt=0, le=36525, description="wall-clock length a frontier run may take")
+    run_days: float = Field(default=100, gt=0, le=MAX_RUN_DAYS, description="wall-clock length a frontier run may take")
     chips: list[str] | None = Field(default=None, description="chip ids allowed; default all")
     seq_len: int = Field(default=8192, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
     global_batch_tokens: Count = Field(default=16e6, gt=0, le=1e12)
@@ -194,7 +219,9 @@ class PowerSpec(_Strict):
     buildable_w_per_year: Watts = 0.0
     build_lead_years: int = Field(default=2, ge=0, le=MAX_YEARS)
     capex_usd_per_w: UsdPerWatt = 0.0
-    pue: float = Field(default=DEFAULT_PUE, ge=1.0, le=3.0)
+    pue: float | None = Field(
+        default=None, ge=MIN_PUE, le=MAX_PUE, description="power usage effectiveness; null: the catalog's default"
+    )
     electricity_usd_per_kwh: UsdPerKwh = 0.08
     about: Source = Source()
 
@@ -523,6 +550,10 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, str]) -> None:
 
 
 def _parse_value(path: str, raw: str) -> Any:
+    if not raw.strip():
+        raise ScenarioError(
+            f"override {path}: no value given; give a value (null removes an optional field explicitly)"
+        )
     try:
         return parse_yaml_text(raw, where=f"override {path}", error=ScenarioError)
     except ScenarioError as exc:

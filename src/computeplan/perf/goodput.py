@@ -17,18 +17,23 @@ A seeded discrete-event simulation of the same process checks the closed form (t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from computeplan.units import SECONDS_PER_DAY
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(frozen=True, kw_only=True)
 class FailureModel:
-    """Per-chip interruption rates by root cause [1/s per chip]."""
+    """Per-chip interruption rates by root cause [1/s per chip], and where they come from (``basis``)."""
 
     rates_per_chip_s: dict[str, float]
+    basis: str = "interruption rates given by the caller"
 
     def job_rate_per_s(self, num_chips: int) -> float:
         """Interruptions per second of a job on ``num_chips`` chips (every component count scales with chips)."""
@@ -136,6 +141,10 @@ def simulate_goodput(
 
 @dataclass(frozen=True, kw_only=True)
 class GoodputEstimate:
+    """Interruptions, checkpoint cost and goodput of a job on ``num_chips`` chips. SI units; ``basis`` says where
+    the failure rates come from (published statistics of one chip and one run, applied to the chips asked about).
+    """
+
     num_chips: int
     interruptions_per_day: float
     job_mtbf_s: float
@@ -147,6 +156,17 @@ class GoodputEstimate:
     goodput: float
     interruptions: float | None = None  # expected over the run, when its length is known
     run_days: float | None = None
+    basis: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: SI units; an infinite figure (no failures: MTBF and interval) is None."""
+        return {k: None if isinstance(v, float) and math.isinf(v) else v for k, v in asdict(self).items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row indexed by ``num_chips`` (so that estimates for several cluster sizes concatenate)."""
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()]).set_index("num_chips")
 
 
 def estimate_goodput(
@@ -169,4 +189,5 @@ def estimate_goodput(
         goodput=g,
         interruptions=(run_s / mtbf) if run_s is not None and not math.isinf(mtbf) else None,
         run_days=run_s / SECONDS_PER_DAY if run_s is not None else None,
+        basis=failures.basis,
     )

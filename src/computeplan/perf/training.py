@@ -161,11 +161,12 @@ def mean_ffn_params_per_token(spec: TransformerSpec) -> float:
 
 
 def mean_active_ffn_width(spec: TransformerSpec) -> float:
-    """FFN width a token passes through, averaged over the layers: (1 - f) F + f (k + S) F_e."""
+    """FFN width a token passes through, averaged over the layers: (1 - f) F + f (k + S) F_e
+    (:meth:`TransformerSpec.active_ffn_width` of a dense and a MoE layer)."""
     if not spec.is_moe:
-        return float(spec.ffn_hidden)
+        return float(spec.active_ffn_width(False))
     moe_share = moe_layer_share(spec)
-    return (1 - moe_share) * spec.ffn_hidden + moe_share * ((spec.top_k + spec.shared_experts) * spec.expert_ffn_hidden)
+    return (1 - moe_share) * spec.active_ffn_width(False) + moe_share * spec.active_ffn_width(True)
 
 
 # ---------------------------------------------------------------------------------------------- validity

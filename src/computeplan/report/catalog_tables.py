@@ -9,7 +9,7 @@ from rich.console import Console
 from computeplan.catalog.loader import Catalog
 from computeplan.catalog.schema import CatalogEntry, Confidence, FactEntry, ModelEntry, Sourced
 from computeplan.report import console as report_console
-from computeplan.report import fit_columns
+from computeplan.report import fit_columns, safe_text
 from computeplan.report import table as new_table
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload import TransformerSpec
@@ -67,8 +67,8 @@ def print_chips(catalog: Catalog) -> None:
         table.add_column(col, justify="left" if left else "right", no_wrap=True, vertical="bottom")
     for c in catalog.chips.values():
         table.add_row(
-            c.id,
-            c.vendor.split(" ")[0],
+            safe_text(c.id),
+            safe_text(c.vendor.split(" ")[0]),
             _num(c.year_available, 1, "{:.0f}"),
             _num(c.bf16_flops_per_s, 1e12),
             _num(c.fp8_flops_per_s, 1e12),
@@ -80,7 +80,7 @@ def print_chips(catalog: Catalog) -> None:
             _num(c.scaleup_domain_chips, 1),
             _num(c.scaleout_bytes_per_s, 1e9 / 8),
             _num(c.price_usd_per_hour, 1, "{:.2f}"),
-            c.status.value,
+            safe_text(c.status.value),
         )
     console = _console()
     dropped = fit_columns(console, table, ["vendor", "year", "fp4"])
@@ -110,13 +110,13 @@ def print_systems(catalog: Catalog) -> None:
         up = s.scaleup_bytes_per_s or chip.scaleup_bytes_per_s
         out = s.scaleout_bytes_per_s or chip.scaleout_bytes_per_s
         table.add_row(
-            s.id,
-            s.chip,
+            safe_text(s.id),
+            safe_text(s.chip),
             _num(s.scaleup_domain_chips, 1),
-            s.scaleup_topology.value,
+            safe_text(s.scaleup_topology.value),
             _num(up, 1e9),
             _num(s.scaleup_latency_s, 1e-6, "{:.1f}"),
-            s.scaleout_topology.value,
+            safe_text(s.scaleout_topology.value),
             _num(out, 1e9 / 8),
             _num(s.scaleout_latency_s, 1e-6, "{:.1f}"),
             _num(s.host_power_w_per_chip, 1),
@@ -156,15 +156,15 @@ def print_models(catalog: Catalog) -> None:
         )
         stated = f"{m.stated_params / 1e9:,.1f}B" if m.stated_params else "-"
         table.add_row(
-            m.id,
+            safe_text(m.id),
             str(m.layers),
             f"{m.hidden:,}",
             f"{m.heads}/{m.kv_heads}",
             f"{m.ffn_hidden:,}",
-            m.mlp,
+            safe_text(m.mlp),
             f"{m.vocab:,}",
             f"{m.seq_len:,}",
-            m.attention.value,
+            safe_text(m.attention.value),
             experts,
             f"{spec.param_count() / 1e9:,.1f}B",
             f"{spec.param_count(active_only=True) / 1e9:,.1f}B",
@@ -182,7 +182,7 @@ def print_facts(catalog: Catalog) -> None:
     for col in ("value", "name", "date"):
         table.add_column(col, overflow="fold")
     for f in catalog.facts.values():
-        table.add_row(f.id, f.human() + _MARK[f.confidence], f.name, f.date)
+        table.add_row(safe_text(f.id), safe_text(f.human()) + _MARK[f.confidence], safe_text(f.name), safe_text(f.date))
     console = _console()
     console.print(table)
     console.print(LEGEND)
@@ -190,17 +190,20 @@ def print_facts(catalog: Catalog) -> None:
 
 def print_entry(catalog: Catalog, kind: str, entry: CatalogEntry) -> None:
     console = _console()
-    console.print(f"[bold]{entry.name}[/bold]  ({kind[:-1]} '{entry.id}', from {catalog.origin(kind, entry.id)})")
+    origin = catalog.origin(kind, entry.id)
+    console.print(
+        f"[bold]{safe_text(entry.name)}[/bold]  ({kind[:-1]} '{safe_text(entry.id)}', from {safe_text(origin)})"
+    )
     if isinstance(entry, ModelEntry):
         _print_model(console, entry)
         return
     if isinstance(entry, FactEntry):
-        console.print(f"{entry.human()}  ({entry.confidence.value}, {entry.date})  {entry.source}")
+        console.print(safe_text(f"{entry.human()}  ({entry.confidence.value}, {entry.date})  {entry.source}"))
         if entry.note:
-            console.print(entry.note)
+            console.print(safe_text(entry.note))
         for alt in entry.alternatives:
             alt_text = format_quantity(alt.value, entry.dimension)
-            console.print(f"alternative: {alt_text} ({alt.confidence.value}, {alt.date}) {alt.source}")
+            console.print(safe_text(f"alternative: {alt_text} ({alt.confidence.value}, {alt.date}) {alt.source}"))
         return
     table = new_table()
     table.add_column("field", no_wrap=True)
@@ -208,19 +211,21 @@ def print_entry(catalog: Catalog, kind: str, entry: CatalogEntry) -> None:
         table.add_column(col, overflow="fold")
     for name, value in entry:
         if isinstance(value, Sourced):
-            table.add_row(name, value.human(), value.confidence.value, value.date, value.source)
+            table.add_row(
+                name, safe_text(value.human()), value.confidence.value, safe_text(value.date), safe_text(value.source)
+            )
             if value.note:
-                table.add_row("", f"[dim]{value.note}[/dim]", "", "", "")
+                table.add_row("", f"[dim]{safe_text(value.note)}[/dim]", "", "", "")
             for alt in value.alternatives:
                 table.add_row(
                     "",
                     f"alt: {format_quantity(alt.value, value.dimension)}",
                     alt.confidence.value,
-                    alt.date,
-                    alt.source,
+                    safe_text(alt.date),
+                    safe_text(alt.source),
                 )
         elif value is not None and name not in ("id", "name"):
-            table.add_row(name, str(getattr(value, "value", value)), "", "", "")
+            table.add_row(name, safe_text(getattr(value, "value", value)), "", "", "")
     console.print(table)
 
 
@@ -234,7 +239,7 @@ def _print_model(console: Console, m: ModelEntry) -> None:
             continue
         if hasattr(value, "model_dump"):
             value = ", ".join(f"{k}={v}" for k, v in value.model_dump().items())
-        table.add_row(name, str(getattr(value, "value", value)))
+        table.add_row(name, safe_text(getattr(value, "value", value)))
     table.add_row("computed params", format_quantity(spec.param_count(), Dimension.COUNT, digits=4))
     table.add_row(
         "computed active params",

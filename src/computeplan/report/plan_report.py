@@ -6,13 +6,19 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from computeplan.catalog.loader import Catalog
 from computeplan.fleet.lp import Constraint
 from computeplan.fleet.results import PlanResult
-from computeplan.report.svg import bar_chart
+from computeplan.report import fits, safe_text
+from computeplan.report.svg import PALETTE, bar_chart
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}table{border-collapse:collapse;font-size:.85em}
@@ -20,6 +26,9 @@ td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}td:first-child,th:f
 .headline li{margin:.3em 0}.warn{color:#a33}.chart{display:block;margin:12px 0}"""
 
 SPEND_CATEGORIES = {"cloud_rent": "rent_usd", "chips_capex": "capex_usd", "energy": "energy_usd"}  # chart series
+HEADLINE_OPTIONS = 8  # options named in the headline's chip-years; the rest are summed
+HTML_OPTIONS = 12  # option columns of the HTML year-by-year table; the rest are summed into one column
+OPTIONAL_COLUMNS = ["$/Mtok", "tokens served", "training FLOP", "GW"]  # dropped first, in this order, to fit
 
 
 def plan_title(result: PlanResult) -> str:
@@ -50,8 +59,7 @@ def headline(result: PlanResult) -> list[str]:
         f"Total spend ${totals.spend_usd / 1e9:,.1f}B over {sc.years} years ({sc.start_year}-{sc.end_year}); "
         f"peak draw {totals.peak_power_w / 1e9:,.2f} GW."
     ]
-    chip_years = ", ".join(f"{label}: {cy / 1e6:,.2f}M" for label, cy in result.chip_years().items() if cy > 0.5)
-    lines.append(f"Chip-years bought: {chip_years or 'none'}.")
+    lines.append(f"Chip-years bought: {_chip_years_text(result.chip_years())}.")
     for period in result.periods.index:
         runs = result.training.xs(period, level="period") if len(result.training) else result.training
         for _, run in runs.iterrows():
@@ -78,6 +86,31 @@ def headline(result: PlanResult) -> list[str]:
     return lines
 
 
+def _chip_years_text(chip_years: pd.Series) -> str:
+    """``trn2 (rent): 1.20M, trn3 (rent): 0.40M``: the options that bought any chips, in the scenario's order; past
+    :data:`HEADLINE_OPTIONS`, the ones with the most chip-years and the others summed."""
+    bought = chip_years[chip_years > 0.5]
+    if bought.empty:
+        return "none"
+    shown = bought
+    if len(bought) > HEADLINE_OPTIONS:
+        top = set(bought.sort_values(ascending=False, kind="stable").index[:HEADLINE_OPTIONS])
+        shown = bought[[label in top for label in bought.index]]
+    text = ", ".join(f"{label}: {cy / 1e6:,.2f}M" for label, cy in shown.items())
+    rest = bought.drop(shown.index)
+    if len(rest):
+        text += f" and {len(rest):,} other options: {rest.sum() / 1e6:,.2f}M"
+    return text
+
+
+def _number(value: float, spec: str) -> str:
+    """``value`` formatted with ``spec``, never as a negative zero ('-0', '-0.00')."""
+    text = format(value, spec)
+    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+        return text[1:]
+    return text
+
+
 def _binding_rows(result: PlanResult, limit: int) -> list[list[str]]:
     rows = []
     for _, b in result.binding.head(limit).iterrows():
@@ -96,8 +129,28 @@ def _binding_rows(result: PlanResult, limit: int) -> list[list[str]]:
     return rows
 
 
-def _period_rows(result: PlanResult) -> tuple[list[str], list[list[str]]]:
-    chips = result.fleet["chips_in_service"].unstack("option")[list(result.inputs.labels)]
+def chips_in_service(result: PlanResult) -> pd.DataFrame:
+    """Chips in service, period x option, the options in the scenario's order."""
+    chips: pd.DataFrame = result.fleet["chips_in_service"].unstack("option")[list(result.inputs.labels)]
+    return chips
+
+
+def fold_options(chips: pd.DataFrame, keep: int) -> pd.DataFrame:
+    """``chips`` (period x option) with only the ``keep`` options of most chip-years as columns, in their order,
+    and the others summed into one last column, ``N other options``; unchanged when it has at most ``keep``."""
+    if len(chips.columns) <= keep:
+        return chips
+    years = chips.sum()
+    top = set(years.sort_values(ascending=False, kind="stable").index[:keep])
+    kept = [c for c in chips.columns if c in top]
+    rest = [c for c in chips.columns if c not in top]
+    folded = chips[kept].copy()
+    folded[f"{len(rest):,} other options"] = chips[rest].sum(axis=1)
+    return folded
+
+
+def _period_rows(result: PlanResult, chips: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The year-by-year table: chips in service per column of ``chips``, then power, spend, work and the limit."""
     headers = [
         "period",
         *(str(c) for c in chips.columns),
@@ -109,18 +162,18 @@ def _period_rows(result: PlanResult) -> tuple[list[str], list[list[str]]]:
         "limited by",
     ]
     rows = []
-    counts = chips.to_numpy()
+    counts = chips.loc[result.periods.index].to_numpy()
     for t, (period, p) in enumerate(result.periods.iterrows()):
         mtok = p["usd_per_million_tokens"]
         rows.append(
             [
                 str(period),
-                *(f"{n:,.0f}" for n in counts[t].tolist()),
-                f"{p['power_w'] / 1e9:.2f}",
-                f"{p['spend_usd'] / 1e9:.1f}",
-                f"{p['training_flop']:.2e}",
-                f"{p['tokens_served']:.2e}",
-                "-" if math.isnan(mtok) else f"{mtok:.3f}",
+                *(_number(n, ",.0f") for n in counts[t].tolist()),
+                _number(p["power_w"] / 1e9, ".2f"),
+                _number(p["spend_usd"] / 1e9, ".1f"),
+                _number(p["training_flop"], ".2e"),
+                _number(p["tokens_served"], ".2e"),
+                "-" if math.isnan(mtok) else _number(mtok, ".3f"),
                 str(p["limited_by"]),
             ]
         )
@@ -136,7 +189,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def _charts(result: PlanResult) -> list[str]:
     sc, p = result.scenario, result.periods
     labels = [str(x) for x in p.index]
-    chips = result.fleet["chips_in_service"].unstack("option")[list(result.inputs.labels)]
+    chips = fold_options(chips_in_service(result), len(PALETTE) - 1)  # one colour per series
     spend: dict[str, Sequence[float]] = {
         name: (p[column] / 1e9).tolist()
         for name, column in [*SPEND_CATEGORIES.items(), ("facilities", "facilities_usd")]
@@ -146,7 +199,7 @@ def _charts(result: PlanResult) -> list[str]:
         bar_chart(
             "Chips in service by generation",
             labels,
-            {str(c): list(chips[c]) for c in chips.columns},
+            {str(c): list(chips.loc[p.index, c]) for c in chips.columns},
             y_label="chips",
         ),
         bar_chart(
@@ -251,7 +304,7 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
     sc = result.scenario
     title = html.escape(plan_title(result))
     binding = _table(["constraint", "where", "shadow price", "unit"], _binding_rows(result, 40))
-    periods_table = _table(*_period_rows(result))
+    periods_table = _table(*_period_rows(result, fold_options(chips_in_service(result), HTML_OPTIONS)))
     rates = _table(["workload", "option", "per chip-hour", "detail"], _rate_rows(result))
     warnings = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings)
     answers = "".join(f"<li>{html.escape(line)}</li>" for line in headline(result))
@@ -272,31 +325,83 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
 
 
 def print_plan(result: PlanResult) -> None:
-    from rich.markup import escape
+    """The plan on the terminal: title, headline, warnings, the year-by-year table and the binding constraints.
 
+    Every table fits the console: the year-by-year table drops its optional columns, then sums the chip options
+    with the fewest chip-years into one column, rather than cut a number, a period or an id."""
     from computeplan.report import console as report_console
-    from computeplan.report import fit_columns
     from computeplan.report import table as report_table
 
     console = report_console()
-    console.print(f"[bold]{escape(plan_title(result))}[/bold]")
+    console.print(f"[bold]{safe_text(plan_title(result))}[/bold]")
     for line in headline(result):
-        console.print(f"- {escape(line)}")
+        console.print(f"- {safe_text(line)}")
     for warning in result.warnings:
-        console.print(f"[red]! {escape(warning)}[/red]")
-    headers, rows = _period_rows(result)
-    table = report_table("Year by year")
-    for col in headers:
-        table.add_column(col, justify="left" if col in ("period", "limited by") else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    dropped = fit_columns(console, table, ["$/Mtok", "tokens served", "training FLOP", "GW"])
+        console.print(f"[red]! {safe_text(warning)}[/red]")
+    table, dropped, folded = _year_by_year(console, result)
     console.print(table)
+    if folded:
+        console.print(f"({folded:,} options with the fewest chip-years summed in one column to fit; --json has each)")
     if dropped:
         console.print(f"(hidden to fit the terminal: {', '.join(dropped)}; --json has every figure)")
     binding = report_table("Binding constraints (shadow prices)")
     for col in ("constraint", "where", "shadow price", "unit"):
         binding.add_column(col, overflow="fold")
     for row in _binding_rows(result, 12):
-        binding.add_row(*row)
+        binding.add_row(*(safe_text(cell) for cell in row))
     console.print(binding)
+
+
+def _year_by_year(console: Console, result: PlanResult) -> tuple[Table, list[str], int]:
+    """The year-by-year table at the console's width, the optional columns it drops and the options it folds.
+
+    Tries every option as its own column; while the table is too wide, first drops :data:`OPTIONAL_COLUMNS`,
+    then keeps fewer options (those of most chip-years), the rest summed in one column."""
+    from computeplan.report import fit_columns
+
+    chips = chips_in_service(result)
+    options = len(chips.columns)
+
+    def attempt(keep: int) -> tuple[Table, list[str], bool]:
+        table = _period_table(result, fold_options(chips, keep))
+        dropped = fit_columns(console, table, OPTIONAL_COLUMNS)
+        return table, dropped, fits(console, table)
+
+    # the most options kept as columns that fit, by bisection (a column of chips is at least 6 characters wide)
+    low, high = 0, min(options, max(console.width // 6, 1))
+    best = attempt(high)
+    if not best[2]:
+        best = attempt(0)
+        while high - low > 1:
+            middle = (low + high) // 2
+            trial = attempt(middle)
+            if trial[2]:
+                low, best = middle, trial
+            else:
+                high = middle
+        high = low
+    table, dropped, _ = best
+    return table, dropped, options - high if high < options else 0
+
+
+def _period_table(result: PlanResult, chips: pd.DataFrame) -> Table:
+    """The year-by-year rich table; an option's label may break before its '(mode)', nothing else wraps but the
+    last column (the limit), which folds rather than being cut."""
+    from computeplan.report import table as report_table
+
+    headers, rows = _period_rows(result, chips)
+    table = report_table("Year by year")
+    options = {str(c) for c in chips.columns}
+    for col in headers:
+        header = safe_text(col).replace(" (", "\n(") if col in options else safe_text(col)
+        last = col == "limited by"
+        table.add_column(
+            header,
+            justify="left" if col in ("period", "limited by") else "right",
+            no_wrap=not last,
+            overflow="fold",
+            vertical="bottom",
+        )
+    for row in rows:
+        table.add_row(*(safe_text(cell) for cell in row))
+    return table

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from computeplan.report import console as report_console
+from computeplan.report import safe_text
 from computeplan.report import table as new_table
 from computeplan.units import Dimension, format_quantity
 
 if TYPE_CHECKING:
     from computeplan.estimate.serving import ServingResult
+
+
+def count_text(value: float) -> str:
+    """A count for a sentence: ``1.2T``, ``500M``; beyond the largest prefix (and where rounding carries past it,
+    999.9P), the plain number in scientific notation (``units.format_quantity`` would write ``1e+03P``)."""
+    text = format_quantity(value, Dimension.COUNT)
+    return f"{value:.3g}" if "e" in text else text
 
 
 def _money(value: float | None) -> str:
@@ -25,7 +33,7 @@ def print_serving(plan: ServingResult) -> None:
     if job.ttft_s is not None:
         targets.append(f"TTFT <= {job.ttft_s:g} s")
     console.print(
-        f"{plan.model.name}: {job.input_len:,.0f} input + {job.output_len:,.0f} output tokens per request; "
+        f"{safe_text(plan.model.name)}: {job.input_len:,.0f} input + {job.output_len:,.0f} output tokens per request; "
         f"{', '.join(targets) or 'no latency target'}; {plan.layouts_evaluated:,} layouts priced"
     )
     table = new_table("Cheapest layout per chip (continuous batching)")
@@ -48,14 +56,14 @@ def print_serving(plan: ServingResult) -> None:
     for c in plan.chips:
         r = c.estimate
         if r is None:
-            table.add_row(c.chip, "-", "-", "-", "-", "-", "-", "-", "-", "-", c.reason or "")
+            table.add_row(safe_text(c.chip), "-", "-", "-", "-", "-", "-", "-", "-", "-", safe_text(c.reason or ""))
             continue
         lay = r.layout
         table.add_row(
-            r.chip + ("" if r.calibrated else " ~"),
+            safe_text(r.chip) + ("" if r.calibrated else " ~"),
             f"{lay['tp']} x {lay['pp']}",
             str(lay["batch"]),
-            f"{lay['weight_precision']}/{lay['kv_precision']}",
+            safe_text(f"{lay['weight_precision']}/{lay['kv_precision']}"),
             f"{r.ttft_s:.3f}",
             f"{r.tpot_s * 1000:.1f}",
             f"{r.throughput_tokens_per_s_per_chip:,.0f}",
@@ -66,5 +74,5 @@ def print_serving(plan: ServingResult) -> None:
         )
     console.print(table)
     if job.traffic_tokens_per_day is not None:
-        console.print(f"traffic: {format_quantity(job.traffic_tokens_per_day, Dimension.COUNT)} output tokens/day")
+        console.print(f"traffic: {count_text(job.traffic_tokens_per_day)} output tokens/day")
     console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")

@@ -80,7 +80,7 @@ def bar_chart(
                 x, y = x0 + slot * 0.15 + j * w, top + plot_h - h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{html.escape(name)} {label}: '
+                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{html.escape(name)} {html.escape(label)}: '
                 f"{_fmt(value)}</title></rect>"
             )
         parts.append(

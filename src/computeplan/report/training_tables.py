@@ -10,8 +10,10 @@ from rich.console import Console
 
 from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
 from computeplan.report import console as report_console
+from computeplan.report import safe_text
 from computeplan.report import table as new_table
-from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, Dimension, format_quantity
+from computeplan.report.goodput_text import failure_rates_note, rates_assumed
+from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, SECONDS_PER_HOUR, Dimension, format_quantity
 
 if TYPE_CHECKING:
     from computeplan.calibration.service import ValidationReport
@@ -52,7 +54,8 @@ def print_training(plan: TrainingResult) -> None:
     console = _console()
     cluster = plan.cluster
     head = (
-        f"{plan.model.name} on {cluster.num_chips:,} x {cluster.chip_id} ({cluster.system_id}), "
+        f"{safe_text(plan.model.name)} on {cluster.num_chips:,} x {safe_text(cluster.chip_id)} "
+        f"({safe_text(cluster.system_id)}), "
         f"seq {plan.job.seq_len:,}, global batch {plan.job.global_batch:,} sequences "
         f"({format_quantity(plan.job.tokens_per_step, Dimension.COUNT)} tokens)"
     )
@@ -114,20 +117,25 @@ def print_training(plan: TrainingResult) -> None:
         interruptions = f"{g.interruptions:,.0f} interruptions, " if g.interruptions is not None else ""
         console.print(
             f"with failures: {with_failures / SECONDS_PER_DAY:,.1f} days at goodput {g.goodput:.1%} "
-            f"(job MTBF {g.job_mtbf_s / 3600:.1f} h, {interruptions}checkpoint every "
+            f"(job MTBF {g.job_mtbf_s / SECONDS_PER_HOUR:.1f} h, {interruptions}checkpoint every "
             f"{g.checkpoint_interval_s / 60:.1f} min; --no-failures to ignore)"
         )
+    if plan.goodput is not None and with_failures is not None and rates_assumed(cluster.chip_id):
+        console.print(f"note: {safe_text(failure_rates_note(plan.goodput, cluster.chip_id))}")
     for note in best.notes:
-        console.print(f"note: {note}")
-    console.print(f"efficiency: {plan.efficiency.basis}")
+        console.print(f"note: {safe_text(note)}")
+    console.print(f"efficiency: {safe_text(plan.efficiency.basis)}")
 
 
 def print_validation(report: ValidationReport, path: str) -> None:
+    """Each row predicted vs measured. A long id or reason wraps (folds) onto more lines; the other columns (chip,
+    metric, numbers) are never cut."""
     console = _console()
-    table = new_table(f"Predicted vs measured: {path}")
+    table = new_table(f"Predicted vs measured: {safe_text(path)}")
     for col in ("id", "set", "chip", "metric", "measured", "predicted", "error %", "layout / reason"):
         left = col in ("id", "set", "chip", "metric", "layout / reason")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col != "layout / reason")
+        wraps = col in ("id", "layout / reason")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not wraps, overflow="fold")
     for r in report.rows:
         err = "-" if r.error_pct is None else f"{r.error_pct:+.1f}"
         pred = "-" if r.predicted is None else f"{r.predicted:.4g}"
@@ -140,18 +148,18 @@ def print_validation(report: ValidationReport, path: str) -> None:
         if r.layout and not r.calibrated:
             detail += "  [uncalibrated]"
         table.add_row(
-            r.id,
+            safe_text(r.id),
             "held out" if r.id in report.held_out else "fit",
-            r.chip,
-            r.metric,
+            safe_text(r.chip),
+            safe_text(r.metric),
             f"{r.measured:.4g}",
             pred,
             err,
-            detail,
+            safe_text(detail),
         )
     console.print(table)
     for row_id, reason in report.skipped:
-        console.print(f"skipped {row_id}: {reason}")
+        console.print(f"skipped {safe_text(row_id)}: {safe_text(reason)}")
     for name, s in (("all", report.summary), ("fitted", report.summary_fit), ("held out", report.summary_held_out)):
         if s.predicted and s.median_abs_error_pct is not None and s.max_abs_error_pct is not None:
             console.print(

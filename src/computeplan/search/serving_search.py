@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -61,12 +61,22 @@ def serving_candidates(
     )
 
 
+class ServingLayout(TypedDict):
+    """A replica: tp x pp chips, ``batch`` concurrent sequences, weight and KV-cache precisions."""
+
+    tp: int
+    pp: int
+    batch: int
+    weight_precision: str
+    kv_precision: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServingEstimate:
     """One replica layout's latency, throughput and economics. SI units, USD."""
 
     chip: str
-    layout: dict[str, Any]
+    layout: ServingLayout
     ttft_s: float
     tpot_s: float
     throughput_tokens_per_s_per_chip: float
@@ -84,7 +94,7 @@ class ServingEstimate:
     notes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "layout": dict(self.layout), "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
@@ -195,13 +205,13 @@ def estimate_at(
         chips_needed = int(replicas * chips)
     return ServingEstimate(
         chip=cluster.chip_id,
-        layout={
-            "tp": int(c.tp[i]),
-            "pp": int(c.pp[i]),
-            "batch": int(a.batch[i]),
-            "weight_precision": c.weight[i],
-            "kv_precision": c.kv[i],
-        },
+        layout=ServingLayout(
+            tp=int(c.tp[i]),
+            pp=int(c.pp[i]),
+            batch=int(a.batch[i]),
+            weight_precision=c.weight[i],
+            kv_precision=c.kv[i],
+        ),
         ttft_s=float(a.ttft_s[i]),
         tpot_s=float(a.tpot_s[i]),
         throughput_tokens_per_s_per_chip=per_chip,

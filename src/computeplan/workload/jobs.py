@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from computeplan import checks
-from computeplan.economics import DEFAULT_PUE
+from computeplan.economics import DEFAULT_PUE, MIN_PUE
+from computeplan.economics import MAX_PUE as MAX_PUE  # re-exported: the fleet reads it here
 from computeplan.errors import InvalidInput
 from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
@@ -18,7 +19,6 @@ MAX_CHIPS = 2**24  # chips in one cluster (16.7M; a 5 GW campus holds ~3M)
 MAX_PROMPT_TOKENS = 2**24
 MAX_SPECULATIVE_TOKENS = 16
 MAX_TOKENS_PER_DAY = 1e18
-MAX_PUE = 3.0
 MIN_UTILIZATION = 1e-3  # average load vs saturated throughput; below 0.1% a fleet is idle, not serving
 DEFAULT_BATCH_TOKENS = 4e6  # tokens per step when the caller gives neither sequences nor tokens
 
@@ -38,7 +38,7 @@ class TrainingJob:
         checks.whole("global_batch", self.global_batch, low=1, high=MAX_GLOBAL_BATCH)
         if self.tokens is not None:
             checks.number("tokens", self.tokens, low=0.0, high=MAX_TRAINING_TOKENS, low_open=True)
-        checks.number("pue", self.pue, low=1.0, high=MAX_PUE)
+        checks.number("pue", self.pue, low=MIN_PUE, high=MAX_PUE)
 
     @property
     def tokens_per_step(self) -> int:
@@ -95,12 +95,19 @@ class ServingJob:
         if self.ttft_s is not None:
             checks.number("ttft_s", self.ttft_s, low=0.0, high=SECONDS_PER_DAY, low_open=True)
         if self.traffic_tokens_per_day is not None:
-            checks.number("traffic_tokens_per_day", self.traffic_tokens_per_day, low=0.0, high=MAX_TOKENS_PER_DAY)
+            checks.number(  # no traffic is None (price one replica), not 0: as in parse_traffic
+                "traffic_tokens_per_day", self.traffic_tokens_per_day, low=0.0, high=MAX_TOKENS_PER_DAY, low_open=True
+            )
         checks.fraction("prefix_hit_rate", self.prefix_hit_rate)
-        checks.fraction("acceptance_rate", self.acceptance_rate)
-        checks.whole("speculative_tokens", self.speculative_tokens, low=0, high=MAX_SPECULATIVE_TOKENS)
+        acceptance = checks.fraction("acceptance_rate", self.acceptance_rate)
+        drafts = checks.whole("speculative_tokens", self.speculative_tokens, low=0, high=MAX_SPECULATIVE_TOKENS)
+        if acceptance > 0.0 and drafts == 0:
+            raise InvalidInput(
+                "acceptance_rate",
+                f"{acceptance:g} applies to speculative decoding: give speculative_tokens > 0 too, or leave it at 0",
+            )
         checks.number("utilization", self.utilization, low=MIN_UTILIZATION, high=1.0)
-        checks.number("pue", self.pue, low=1.0, high=MAX_PUE)
+        checks.number("pue", self.pue, low=MIN_PUE, high=MAX_PUE)
 
 
 def parse_traffic(text: str, output_len: float) -> float:
@@ -128,3 +135,13 @@ def parse_traffic(text: str, output_len: float) -> float:
             "traffic", f"cannot read {text!r}; use e.g. 1e9tok/day, 2B tok/day, 20000tok/s or 50req/s"
         ) from None
     return checks.number("traffic", value, low=0.0, high=MAX_TOKENS_PER_DAY, low_open=True)
+
+
+def traffic_per_day(traffic: object, output_len: float) -> float | None:
+    """The ``traffic`` argument of the API as output tokens per day: None (no traffic), a number of tokens per day
+    (> 0: no traffic is None), or text for :func:`parse_traffic`."""
+    if traffic is None:
+        return None
+    if isinstance(traffic, str):
+        return parse_traffic(traffic, output_len)
+    return checks.number("traffic", traffic, low=0.0, high=MAX_TOKENS_PER_DAY, low_open=True)

@@ -189,13 +189,23 @@ class TransformerSpec:
         """Router weights of one MoE layer: D·E."""
         return self.hidden * self.experts
 
-    def ffn_params(self, moe_layer: bool, *, active_only: bool = False) -> int:
-        """FFN weights of one block: dense 3·D·F or 2·D·F; MoE (E + S)·mlp(F_e) + D·E, or (k + S)·mlp(F_e) + D·E
-        for the weights one token uses (``active_only``)."""
+    def ffn_width(self, moe_layer: bool, *, active_only: bool = False) -> int:
+        """FFN width of one block, summed over its experts: dense F; MoE (E + S)·F_e, or (k + S)·F_e for the
+        experts one token passes through (``active_only``). The one place the MoE FFN is written down."""
         if not moe_layer:
-            return self.mlp_params(self.ffn_hidden)
+            return self.ffn_hidden
         routed = self.top_k if active_only else self.experts
-        return (routed + self.shared_experts) * self.mlp_params(self.expert_ffn_hidden) + self.router_params()
+        return (routed + self.shared_experts) * self.expert_ffn_hidden
+
+    def active_ffn_width(self, moe_layer: bool) -> int:
+        """FFN width a token passes through in a block: F, or (k + S)·F_e in a MoE layer."""
+        return self.ffn_width(moe_layer, active_only=True)
+
+    def ffn_params(self, moe_layer: bool, *, active_only: bool = False) -> int:
+        """FFN weights of one block, mlp(ffn_width): dense 3·D·F or 2·D·F; MoE (E + S)·mlp(F_e) + D·E, or
+        (k + S)·mlp(F_e) + D·E for the weights one token uses (``active_only``)."""
+        width = self.ffn_width(moe_layer, active_only=active_only)
+        return self.mlp_params(width) + (self.router_params() if moe_layer else 0)
 
     def ffn_params_per_token(self, moe_layer: bool) -> int:
         """FFN weights one token multiplies with in a block: mlp(F), or (k + S)·mlp(F_e) + D·E in a MoE layer."""
