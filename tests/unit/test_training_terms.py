@@ -16,7 +16,7 @@ from computeplan.hardware.efficiency import EfficiencyParams
 from computeplan.perf import training as tr
 from computeplan.perf.layout import LayoutProblem, Layouts
 from computeplan.search.training_search import invalid_reasons
-from computeplan.workload.transformer import TransformerSpec
+from tests.specs import tiny
 from tests.unit.test_training_formulas import cluster
 
 EFF = EfficiencyParams(
@@ -27,23 +27,6 @@ EFF = EfficiencyParams(
     attention_relative=0.5,
     memory_efficiency=0.5,
 )
-
-
-def tiny(**over):
-    base = dict(
-        name="tiny",
-        layers=2,
-        hidden=8,
-        heads=2,
-        kv_heads=2,
-        head_dim=4,
-        ffn_hidden=32,
-        gated_mlp=False,
-        vocab=10,
-        seq_len=16,
-    )
-    base.update(over)
-    return TransformerSpec(**base)
 
 
 def tiny_moe(**over):

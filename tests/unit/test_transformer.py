@@ -6,23 +6,7 @@ import pytest
 
 from computeplan.errors import ComputeplanError, InvalidSpec
 from computeplan.workload import TransformerSpec
-
-
-def tiny(**over):
-    base = dict(
-        name="tiny",
-        layers=2,
-        hidden=8,
-        heads=2,
-        kv_heads=2,
-        head_dim=4,
-        ffn_hidden=32,
-        gated_mlp=False,
-        vocab=10,
-        seq_len=16,
-    )
-    base.update(over)
-    return TransformerSpec(**base)
+from tests.specs import tiny
 
 
 def test_dense_gelu_by_hand():
