@@ -17,12 +17,12 @@ from computeplan.economics import DAYS_PER_YEAR, HOURS_PER_YEAR
 from computeplan.errors import ComputeplanError, ScenarioError
 from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.estimate.facts import default_pue
-from computeplan.estimate.reliability import reliability_from_catalog
+from computeplan.estimate.reliability import estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
 from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
 from computeplan.hardware.cluster import cluster_from_catalog
-from computeplan.units import SECONDS_PER_HOUR
+from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
 from computeplan.workload.transformer import TransformerSpec
 
@@ -121,13 +121,14 @@ def training_rate(
     spec = TransformerSpec.from_entry(catalog.model(job.model))
     cluster = cluster_from_catalog(catalog, chip, cluster_chips)
     global_batch = sequences_for_tokens(job.global_batch_tokens, job.seq_len)
-    # a nominal token budget: it only switches on the goodput of a long run (interruptions over its wall time)
-    train_job = TrainingJob(seq_len=job.seq_len, global_batch=global_batch, tokens=NOMINAL_RUN_TOKENS)
-    result = estimate_training(
-        spec, cluster, tables.for_training(cluster.family), train_job, reliability=reliability_from_catalog(catalog)
-    )
-    best = result.best
-    good = result.goodput.goodput if result.goodput is not None else 1.0
+    train_job = TrainingJob(seq_len=job.seq_len, global_batch=global_batch)
+    best = estimate_training(spec, cluster, tables.for_training(cluster.family), train_job).best
+    # failures and checkpoints of a frontier run of the workload's length on this cluster
+    reliability = reliability_from_catalog(catalog)
+    good = 1.0
+    if reliability is not None:
+        run_s = job.run_days * SECONDS_PER_DAY
+        good = estimate_job_goodput(reliability, float(spec.param_count()), cluster_chips, run_s=run_s).goodput
     per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
     return TrainingRate(flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR * good, mfu=best.mfu, goodput=good)
 
@@ -146,9 +147,6 @@ def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: 
     if found.estimate is None:
         return found.reason or "no layout"
     return ServingRate(found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR, found.estimate.layout)
-
-
-NOMINAL_RUN_TOKENS = 1e12
 
 
 def check_ids(scenario: Scenario, catalog: Catalog) -> None:
