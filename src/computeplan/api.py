@@ -227,14 +227,15 @@ def validate(
     catalog: Catalog | None = None,
     efficiency: EfficiencyTables | None = None,
     progress: Callable[[int, int], None] | None = None,
+    loso: bool = False,
 ) -> ValidationReport:
-    """Predict every measured run of a CSV (training or serving, docs/runs-schema.md) and report the error;
-    ``progress(done, total)`` is called as rows are predicted."""
+    """Predict every measured run of a CSV (training or serving, docs/runs-schema.md) and report the error (``loso``:
+    also leave-one-source-out, ``report.loso``); ``progress(done, total)`` is called as rows are predicted."""
     from computeplan.calibration.service import validate_file
 
     checks.callback("progress", progress)
-    tables, catalog = as_efficiency_tables(efficiency), as_catalog(catalog)
-    return validate_file(checks.file_path("path", path), catalog, tables, progress=progress)
+    tables, catalog, loso = as_efficiency_tables(efficiency), as_catalog(catalog), checks.flag("loso", loso)
+    return validate_file(checks.file_path("path", path), catalog, tables, progress=progress, loso=loso)
 
 
 def calibrate(

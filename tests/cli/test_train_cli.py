@@ -10,6 +10,7 @@ import pytest
 from tests.cli.test_cli import run
 
 DATA = Path(__file__).parents[1] / "golden" / "data" / "calibration-training.csv"
+SERVING_DATA = DATA.with_name("calibration-inference.csv")
 TRAIN = [
     "train",
     "--model",
@@ -125,9 +126,22 @@ def test_validate_json_shape(capsys):
     assert data["median_abs_error_pct"] <= 6.0 and data["max_abs_error_pct"] <= 30.0
 
 
-def test_validate_markdown_matches_docs(capsys):
-    code, out, _ = run(capsys, "validate", str(DATA), "--markdown")
-    assert code == 0 and out.startswith("# Accuracy") and "| held out |" in out
+def test_validate_markdown_leads_with_leave_one_source_out(capsys):
+    # the serving file: its leave-one-source-out takes a second (the training file's, ~25 s, is in tests/golden)
+    code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--markdown")
+    assert code == 0 and "| held out (every 4th row; secondary) |" in out
+    assert out.index("leave one source out (headline)") < out.index("every fourth row held out")
+    assert "| source | `github:nvidia/tensorrt-llm@00f37686aa85` |" in out
+
+
+def test_validate_loso_table_and_json(capsys):
+    code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso")
+    assert code == 0 and "LOSO" in out and "leave one source out: 36 of 36 rows predicted" in out
+    assert "90th percentile" in out
+    code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso", "--json")
+    loso = json.loads(out)["loso"]
+    assert loso["summary"]["predicted"] == 36 and loso["summary"]["p90_abs_error_pct"] is not None
+    assert set(loso["by_source"]) == {r["source"] for r in loso["rows"]} and len(loso["by_source"]) == 3
 
 
 def test_validate_reports_rows_it_cannot_predict(capsys, tmp_path):

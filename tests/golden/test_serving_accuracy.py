@@ -1,6 +1,8 @@
 """Golden check of the serving model against published runs (MLPerf, TensorRT-LLM, Neuron).
 
-Documented (docs/ACCURACY.md, `make accuracy`): median 7.3% over 36 rows, 5.3% on the 6 held-out rows.
+Documented (docs/ACCURACY.md, `make accuracy`): median 7.3% over 36 rows, 5.3% on the 6 held-out rows. The
+headline, leave-one-source-out (measured 2026-11-26 on 3 publications: MLPerf v4.1, TensorRT-LLM, Neuron): median
+24.2%, 90th percentile 56.5%, worst 86.4%; bounds leave room for noise only (issue 10 asks for median <= 10%).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ DATA = Path(__file__).parent / "data" / "calibration-inference.csv"
 
 @pytest.fixture(scope="module")
 def report():
-    return api.validate(DATA)
+    return api.validate(DATA, loso=True)
+
+
+def test_serving_leave_one_source_out_stays_at_the_documented_value(report):
+    loso = report.loso
+    assert loso.summary.count == loso.summary.predicted == 36
+    assert loso.summary.median_abs_error_pct <= 25.5  # measured 24.2
+    assert loso.summary.p90_abs_error_pct <= 58.0  # measured 56.5
+    assert loso.summary.max_abs_error_pct <= 89.0  # measured 86.4
+    assert len(loso.by_source) == 3
 
 
 def test_every_serving_row_is_predicted(report):
@@ -43,5 +54,6 @@ def test_accuracy_doc_has_the_current_serving_section(report, monkeypatch):
         report.held_out,
         builtin_efficiency_tables().serving,
         source="tests/golden/data/calibration-inference.csv",
+        loso=report.loso,
     )
     assert text in (root / "docs" / "ACCURACY.md").read_text(), "run `make accuracy`"

@@ -108,14 +108,18 @@ def fit_table(
     progress: Progress | None = None,
     done: int = 0,
     total: int | None = None,
+    hold_out: bool = True,
 ) -> EfficiencyTable:
     """The calibration table: parameters per family and the cross-chip default, with what they were fitted on.
+
+    With ``hold_out`` (the shipped tables) every fourth row of each source is held out (:func:`split`); without
+    it every row given is fitted (leave-one-source-out passes the rows of the other sources).
 
     ``progress(done, total)`` advances by a family's fit rows as each family is fitted, then by all fit rows for
     the default. ``done`` and ``total`` carry the count of a caller's earlier work (preparing the rows); units
     of ``total`` beyond ``done`` + 2 x fit rows (rows not fitted) are counted done when fitting starts.
     """
-    fit_rows, held = split(prepared)
+    fit_rows, held = split(prepared) if hold_out else (list(prepared), [])
     families: dict[str, list[Prepared[Any, Any]]] = defaultdict(list)
     for item in fit_rows:
         families[model.family(item.case)].append(item)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from computeplan.calibration.fit import fit_table, split
+from computeplan.calibration.loso import LosoResult, leave_one_source_out, loso_units, with_total
 from computeplan.calibration.model import CalibratedModel
 from computeplan.calibration.runs import Progress, RunsCsv, RunsFile, read_runs
 from computeplan.calibration.serving import SERVING
@@ -35,7 +36,11 @@ MODELS: dict[str, CalibratedModel[Any, Any, Any, Any]] = {"training": TRAINING, 
 
 @dataclass(frozen=True, kw_only=True)
 class ValidationReport:
-    """Predicted vs measured rows of a training or serving CSV; held-out rows summarised apart."""
+    """Predicted vs measured rows of a training or serving CSV; held-out rows summarised apart.
+
+    ``rows`` are predicted with the shipped tables (in-sample for their fit rows); ``loso``, when asked for, holds
+    the leave-one-source-out predictions, the headline accuracy.
+    """
 
     kind: str  # "training" or "inference"
     rows: list[RowResult]
@@ -44,6 +49,7 @@ class ValidationReport:
     summary: ErrorSummary
     summary_fit: ErrorSummary
     summary_held_out: ErrorSummary
+    loso: LosoResult | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per measured run (index: run id): predicted, measured, error %, layout, reason."""
@@ -62,6 +68,7 @@ class ValidationReport:
             "max_abs_error_pct": self.summary.max_abs_error_pct,
             "fitted": self.summary_fit.to_dict(),
             "held_out_summary": self.summary_held_out.to_dict(),
+            **({"loso": self.loso.to_dict()} if self.loso is not None else {}),
         }
 
 
@@ -78,16 +85,29 @@ def read_runs_file(path: str | Path, catalog: Catalog) -> tuple[CalibratedModel[
 
 
 def validate_file(
-    path: str | Path, catalog: Catalog, tables: EfficiencyTables, *, progress: Progress | None = None
+    path: str | Path,
+    catalog: Catalog,
+    tables: EfficiencyTables,
+    *,
+    progress: Progress | None = None,
+    loso: bool = False,
 ) -> ValidationReport:
-    """Predict every row of a training or serving CSV and summarize the error (held-out rows reported apart)."""
+    """Predict every row of a training or serving CSV and summarize the error (held-out rows reported apart);
+    with ``loso``, predict every row again by leave-one-source-out (:mod:`computeplan.calibration.loso`)."""
     model, runs_file = read_runs_file(path, catalog)
-    rows, prepared = validate_runs(model, runs_file.runs, catalog, tables.table(model.kind), progress=progress)
+    runs = runs_file.runs
+    total = len(runs) + (loso_units(runs) if loso else 0)
+    rows, prepared = validate_runs(model, runs, catalog, tables.table(model.kind), progress=with_total(progress, total))
     held = {item.run.id for item in split(prepared)[1]}
-    return _report(model.kind, rows, held, runs_file.skipped)
+    result = (
+        leave_one_source_out(model, runs, catalog, progress=progress, done=len(runs), total=total) if loso else None
+    )
+    return _report(model.kind, rows, held, runs_file.skipped, result)
 
 
-def _report(kind: str, rows: list[RowResult], held: set[str], skipped: list[tuple[str, str]]) -> ValidationReport:
+def _report(
+    kind: str, rows: list[RowResult], held: set[str], skipped: list[tuple[str, str]], loso: LosoResult | None
+) -> ValidationReport:
     return ValidationReport(
         kind=kind,
         rows=rows,
@@ -96,6 +116,7 @@ def _report(kind: str, rows: list[RowResult], held: set[str], skipped: list[tupl
         summary=summarize(rows),
         summary_fit=summarize([r for r in rows if r.id not in held]),
         summary_held_out=summarize([r for r in rows if r.id in held]),
+        loso=loso,
     )
 
 

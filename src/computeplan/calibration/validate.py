@@ -82,13 +82,13 @@ def validate_runs(
             family = model.family(case)
             if family not in params:
                 params[family] = model.efficiency(family, table)
-            results.append(_result(model, item, family, params[family], memo, lists))
+            results.append(row_result(model, item, family, params[family], memo, lists))
         if progress is not None:
             progress(i + 1, len(runs))
     return results, prepared
 
 
-def _result(
+def row_result(
     model: CalibratedModel[Any, Any, Any, Any],
     item: Prepared[Any, Any],
     family: str,
@@ -96,6 +96,8 @@ def _result(
     memo: Memo,
     lists: dict[tuple[str, ...], list[str]],
 ) -> RowResult:
+    """A prepared run predicted with the parameters ``eff`` of its ``family`` (``memo`` and ``lists`` shared by the
+    rows predicted with the same parameters)."""
     run = item.run
     common = {"id": run.id, "metric": run.metric, "measured": run.value, "chip": run.chip, "family": family}
     prediction = model.predict(item, eff, memo)
@@ -116,23 +118,30 @@ def _result(
 
 @dataclass(frozen=True, kw_only=True)
 class ErrorSummary:
-    """How well a set of rows is predicted: rows, rows predicted, median and worst absolute % error (None: none)."""
+    """How well a set of rows is predicted: rows, rows predicted, median, 90th percentile and worst absolute %
+    error (None: no row predicted). The percentile interpolates linearly between ranks (numpy's default)."""
 
     count: int
     predicted: int
     median_abs_error_pct: float | None
     max_abs_error_pct: float | None
+    p90_abs_error_pct: float | None = None
 
     def to_dict(self) -> dict[str, int | float | None]:
         return asdict(self)
 
 
 def summarize(rows: Sequence[RowResult]) -> ErrorSummary:
-    """Count, predicted count, median and worst absolute % error of rows with an ``error_pct``."""
+    """Count, predicted count, median, 90th percentile and worst absolute % error of rows with an ``error_pct``."""
     errors = [abs(r.error_pct) for r in rows if r.error_pct is not None]
+    if len(errors) > 1:
+        p90: float | None = statistics.quantiles(errors, n=10, method="inclusive")[8]
+    else:
+        p90 = errors[0] if errors else None
     return ErrorSummary(
         count=len(rows),
         predicted=len(errors),
         median_abs_error_pct=statistics.median(errors) if errors else None,
         max_abs_error_pct=max(errors) if errors else None,
+        p90_abs_error_pct=p90,
     )

@@ -229,17 +229,23 @@ def _too_many_sequences(
 @app.command()
 def validate(
     path: Annotated[str, typer.Argument(metavar="FILE.csv", help="measured runs (columns: docs/runs-schema.md)")],
-    markdown: Annotated[bool, typer.Option("--markdown", help="print the docs/ACCURACY.md section instead")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="print the docs/ACCURACY.md section instead (implies --loso)")
+    ] = False,
+    loso: Annotated[
+        bool, typer.Option("--loso", help="also predict each row with a fit that excluded its source (slower)")
+    ] = False,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Predict each measured run (training or serving) with its own layout and report the error."""
+    """Predict each measured run (training or serving) with its own layout and report the error; --loso adds the
+    leave-one-source-out error, the accuracy to expect on runs never fitted."""
     from computeplan import api
 
     require_path(path, "FILE.csv")
     with progress_bar("predicting runs") as progress:
-        report = api.validate(path, catalog=cli_catalog(catalog), progress=progress)
+        report = api.validate(path, catalog=cli_catalog(catalog), progress=progress, loso=loso or markdown)
     if json_out:
         print_json(report.to_dict())
     elif markdown:
@@ -248,9 +254,11 @@ def validate(
 
         table = builtin_efficiency_tables().table(report.kind)
         if report.kind == "inference":
-            text = accuracy.inference_markdown(report.rows, report.held_out, table, source=path)
+            text = accuracy.inference_markdown(report.rows, report.held_out, table, source=path, loso=report.loso)
         else:
-            text = accuracy.accuracy_markdown(report.rows, report.held_out, table, source=path, command="make accuracy")
+            text = accuracy.accuracy_markdown(
+                report.rows, report.held_out, table, source=path, command="make accuracy", loso=report.loso
+            )
         typer.echo(_printable_lines(text), nl=False)
     else:
         from computeplan.report import training_tables

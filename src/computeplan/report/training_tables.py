@@ -17,6 +17,7 @@ from computeplan.units import JOULES_PER_KWH, SECONDS_PER_DAY, SECONDS_PER_HOUR,
 
 if TYPE_CHECKING:
     from computeplan.calibration.service import ValidationReport
+    from computeplan.calibration.validate import ErrorSummary
     from computeplan.estimate.training import TrainingResult
 
 
@@ -131,8 +132,11 @@ def print_validation(report: ValidationReport, path: str) -> None:
     """Each row predicted vs measured. A long id or reason wraps (folds) onto more lines; the other columns (chip,
     metric, numbers) are never cut."""
     console = _console()
+    loso = {r.id: r for r in report.loso.rows} if report.loso is not None else None
     table = new_table(f"Predicted vs measured: {safe_text(path)}")
-    for col in ("id", "set", "chip", "metric", "measured", "predicted", "error %", "layout / reason"):
+    columns: tuple[str, ...] = ("id", "set", "chip", "metric", "measured", "predicted", "error %")
+    columns += ("LOSO\npredicted", "LOSO\nerror %") if loso is not None else ()
+    for col in (*columns, "layout / reason"):
         left = col in ("id", "set", "chip", "metric", "layout / reason")
         wraps = col in ("id", "layout / reason")
         table.add_column(col, justify="left" if left else "right", no_wrap=not wraps, overflow="fold")
@@ -147,7 +151,7 @@ def print_validation(report: ValidationReport, path: str) -> None:
             detail += f"  [searched: {', '.join(r.filled)}]"
         if r.layout and not r.calibrated:
             detail += "  [uncalibrated]"
-        table.add_row(
+        cells = [
             safe_text(r.id),
             "held out" if r.id in report.held_out else "fit",
             safe_text(r.chip),
@@ -155,14 +159,31 @@ def print_validation(report: ValidationReport, path: str) -> None:
             f"{r.measured:.4g}",
             pred,
             err,
-            safe_text(detail),
-        )
+        ]
+        if loso is not None:
+            other = loso.get(r.id)
+            cells.append("-" if other is None or other.predicted is None else f"{other.predicted:.4g}")
+            cells.append("-" if other is None or other.error_pct is None else f"{other.error_pct:+.1f}")
+            if other is not None and other.layout and not other.calibrated:
+                detail += "  [LOSO: uncalibrated]"
+        table.add_row(*cells, safe_text(detail))
     console.print(table)
     for row_id, reason in report.skipped:
         console.print(f"skipped {safe_text(row_id)}: {safe_text(reason)}")
-    for name, s in (("all", report.summary), ("fitted", report.summary_fit), ("held out", report.summary_held_out)):
+    summaries: list[tuple[str, ErrorSummary]] = []
+    if report.loso is not None:
+        summaries.append(("leave one source out", report.loso.summary))
+        summaries += [(f"  family {name}", s) for name, s in report.loso.by_family.items()]
+        summaries += [(f"  source {name}", s) for name, s in report.loso.by_source.items()]
+    summaries += [
+        ("held out (every 4th row)", report.summary_held_out),
+        ("fitted (in-sample)", report.summary_fit),
+        ("all", report.summary),
+    ]
+    for name, s in summaries:
         if s.predicted and s.median_abs_error_pct is not None and s.max_abs_error_pct is not None:
+            p90 = f", 90th percentile {s.p90_abs_error_pct:.1f}%" if s.p90_abs_error_pct is not None else ""
             console.print(
-                f"{name}: {s.predicted} of {s.count} rows predicted; median abs error "
-                f"{s.median_abs_error_pct:.1f}%, worst {s.max_abs_error_pct:.1f}%"
+                f"{safe_text(name)}: {s.predicted} of {s.count} rows predicted; median abs error "
+                f"{s.median_abs_error_pct:.1f}%{p90}, worst {s.max_abs_error_pct:.1f}%"
             )
