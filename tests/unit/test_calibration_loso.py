@@ -26,11 +26,15 @@ TRUE_B = {"memory_efficiency": 0.9, "prefill_efficiency": 0.7, "step_overhead_s"
         ("https://arxiv.org/pdf/2104.04473v2", "arXiv:2104.04473"),
         (
             "https://github.com/mlcommons/inference_results_v4.1/blob/a2f5d66d17e8f75c02fd/closed/AMD/x.txt (AMD)",
-            "github:mlcommons/inference_results_v4.1@a2f5d66d17e8",
+            "github:mlcommons/inference_results_v4.1",
         ),
         (
             "https://raw.githubusercontent.com/mlcommons/inference_results_v4.1/a2f5d66d17e8f75c02fd/closed/x.txt",
-            "github:mlcommons/inference_results_v4.1@a2f5d66d17e8",
+            "github:mlcommons/inference_results_v4.1",
+        ),
+        (  # two commits of one repository are one publication
+            "https://github.com/pytorch/torchtitan/blob/b5bcd76c66d0/benchmarks/llama3.md",
+            "github:pytorch/torchtitan",
         ),
         ("https://example.com/blog/post/?utm=1#table", "example.com/blog/post"),
         ("NVIDIA GTC 2024 keynote", "NVIDIA GTC 2024 keynote"),

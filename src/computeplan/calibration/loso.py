@@ -39,8 +39,10 @@ def publication(source: str) -> str:
 
     The rule: the first word of the source (the primary citation; later URLs are supporting copies) is read as
     an arXiv paper (``arXiv:2104.04473``; ``abs`` and ``pdf`` links and versions are one paper), a GitHub
-    repository at a commit (``github:owner/repo@commit``; every file of one snapshot, e.g. the MLPerf Inference
-    v4.1 results of all submitters, is one publication), or else any other URL without its query and fragment.
+    repository (``github:owner/repo``; every file at every commit is one publication: the MLPerf Inference v4.1
+    results of all submitters, or a framework's benchmark tables as they were updated, share their setup, so
+    leaving out one commit while fitting on another would leak), or else any other URL without its query and
+    fragment.
     A source that does not start with a URL is taken whole.
     """
     text = source.strip()
@@ -48,9 +50,8 @@ def publication(source: str) -> str:
     if arxiv := _ARXIV.search(first):
         return f"arXiv:{arxiv.group(1)}"
     if github := _GITHUB.search(first):
-        owner, repo, commit = github.group(1, 2, 3) if github.group(1) else github.group(4, 5, 6)
-        name = f"github:{owner}/{repo.removesuffix('.git')}".lower()
-        return f"{name}@{commit[:12].lower()}" if commit else name
+        owner, repo = github.group(1, 2) if github.group(1) else github.group(4, 5)
+        return f"github:{owner}/{repo.removesuffix('.git')}".lower()
     if "://" in first:
         url = urlsplit(first)
         return f"{url.netloc}{url.path}".rstrip("/").lower()
