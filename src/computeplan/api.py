@@ -17,7 +17,7 @@ from computeplan import checks
 from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.loader import Catalog, as_catalog, resolve_chips, resolve_entry
 from computeplan.catalog.schema import ModelEntry
-from computeplan.errors import CatalogError, InvalidInput
+from computeplan.errors import CatalogError, InvalidInput, shown
 from computeplan.estimate.efficiency import EfficiencyTables, as_efficiency_tables
 from computeplan.estimate.facts import pue_or_default
 from computeplan.estimate.reliability import MAX_RUN_DAYS, estimate_job_goodput, reliability_from_catalog
@@ -137,7 +137,7 @@ def serve(
     needs."""
     chip_ids = [chips] if isinstance(chips, str | PathLike) else chips
     if not isinstance(chip_ids, Sequence) or not chip_ids:
-        raise InvalidInput("chips", f"expected a chip id or a list of them, got {chips!r:.40}")
+        raise InvalidInput("chips", f"expected a chip id or a list of them, got {shown(chips)}")
     precisions = [weight_precisions] if isinstance(weight_precisions, str) else weight_precisions
     tables = as_efficiency_tables(efficiency)
     catalog = as_catalog(catalog)

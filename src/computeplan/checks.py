@@ -12,26 +12,7 @@ import numbers
 import os
 from collections.abc import Mapping
 
-from computeplan.errors import InvalidInput
-
-
-def _shown(value: object, limit: int = 40) -> str:
-    """``repr`` of a value for a message, shortened when a hostile input is very long."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int over 4300 digits, or a container holding one
-        return f"a value of type {type(value).__name__} too large to show"
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
-
-
-def _shown_int(n: int) -> str:
-    """An int for a message; a huge one by its digit count (``str`` of an int over 4300 digits raises ValueError)."""
-    if n.bit_length() <= 64:
-        return str(n)
-    sign = "negative " if n < 0 else ""
-    if n.bit_length() < 14_000:  # under Python's 4300-digit limit on int to str
-        return f"a {len(str(abs(n)))}-digit {sign}number"
-    return f"a {sign}number of about {round(n.bit_length() * math.log10(2)):,} digits"
+from computeplan.errors import InvalidInput, shown, shown_count
 
 
 def _is_real(value: object) -> bool:
@@ -41,7 +22,7 @@ def _is_real(value: object) -> bool:
 def number(field: str, value: object, *, low: float, high: float, low_open: bool = False) -> float:
     """A finite real number in [low, high] (or (low, high] with ``low_open``)."""
     if not _is_real(value):
-        raise InvalidInput(field, f"expected a number, got {_shown(value)}")
+        raise InvalidInput(field, f"expected a number, got {shown(value)}")
     try:
         x = float(value)  # type: ignore[arg-type]  # a numbers.Real
     except OverflowError:  # an int or fraction beyond the float range
@@ -59,7 +40,7 @@ def number(field: str, value: object, *, low: float, high: float, low_open: bool
 def whole(field: str, value: object, *, low: int, high: int) -> int:
     """A whole number in [low, high]: an int, or a real number without a fractional part (``8.0``)."""
     if not _is_real(value):
-        raise InvalidInput(field, f"expected a whole number, got {_shown(value)}")
+        raise InvalidInput(field, f"expected a whole number, got {shown(value)}")
     if isinstance(value, numbers.Integral):
         n = int(value)
     else:
@@ -68,12 +49,12 @@ def whole(field: str, value: object, *, low: int, high: int) -> int:
         except OverflowError:
             raise InvalidInput(field, f"must be at most {high:,}, got a number beyond the float range") from None
         if not math.isfinite(x) or x != math.floor(x):
-            raise InvalidInput(field, f"expected a whole number, got {_shown(value)}")
+            raise InvalidInput(field, f"expected a whole number, got {shown(value)}")
         n = int(x)
     if n < low:
-        raise InvalidInput(field, f"must be at least {low}, got {_shown_int(n)}")
+        raise InvalidInput(field, f"must be at least {low}, got {shown_count(n)}")
     if n > high:
-        raise InvalidInput(field, f"must be at most {high:,}, got {_shown_int(n)}")
+        raise InvalidInput(field, f"must be at most {high:,}, got {shown_count(n)}")
     return n
 
 
@@ -88,14 +69,14 @@ def fraction(field: str, value: object, *, high_open: bool = True) -> float:
 def flag(field: str, value: object) -> bool:
     """A switch: True or False (not 'yes', 1 or None)."""
     if not isinstance(value, bool):
-        raise InvalidInput(field, f"expected True or False, got {_shown(value)}")
+        raise InvalidInput(field, f"expected True or False, got {shown(value)}")
     return value
 
 
 def text(field: str, value: object) -> str:
     """A non-empty string (an id, a file name)."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, f"expected a non-empty id or file name, got {_shown(value)}")
+        raise InvalidInput(field, f"expected a non-empty id or file name, got {shown(value)}")
     return value
 
 
@@ -105,7 +86,7 @@ def file_path(field: str, value: object, *, expected: str = "a file name (str or
         value = os.fspath(value)
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(
-            field, f"expected {expected}, got {_shown(value) if isinstance(value, str) else _kind(value)}"
+            field, f"expected {expected}, got {shown(value) if isinstance(value, str) else _kind(value)}"
         )
     return value
 
@@ -132,7 +113,7 @@ def yaml_texts(field: str, value: object) -> dict[str, str]:
     texts = {}
     for key, raw in value.items():
         if not isinstance(key, str) or not key.strip():
-            raise InvalidInput(field, f"expected dotted field paths as keys, got {_shown(key)}")
+            raise InvalidInput(field, f"expected dotted field paths as keys, got {shown(key)}")
         texts[key] = raw if isinstance(raw, str) else _yaml_text(field, key, raw)
     return texts
 
@@ -147,7 +128,7 @@ def _yaml_text(field: str, key: str, value: object) -> str:
     try:
         text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=2**31)
     except (yaml.YAMLError, ValueError, TypeError, RecursionError, OverflowError):
-        raise InvalidInput(field, f"{key}: cannot write {_shown(value)} as a YAML value") from None
+        raise InvalidInput(field, f"{key}: cannot write {shown(value)} as a YAML value") from None
     return str(text).removesuffix("\n...\n").strip()
 
 

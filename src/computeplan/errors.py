@@ -17,7 +17,34 @@ message and exit code 2. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
+
+SHOWN_LIMIT = 40  # characters of a user's value quoted in a one-line message
+
+
+def shown(value: object, limit: int = SHOWN_LIMIT) -> str:
+    """A user's value as a message quotes it: its ``repr`` (control characters escaped), cut at ``limit`` characters
+    with the length of what was given; a value too large to ``repr`` (an int over 4300 digits) by its type."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int over 4300 digits, or a container holding one
+        return f"a value of type {type(value).__name__} too large to show"
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit]}... ({length:,} characters)"
+
+
+def shown_count(n: int) -> str:
+    """A whole number as a message quotes it: with thousands separators, or by its digit count when it is too long
+    for one line (``str`` of an int over 4300 digits raises, so the count is then estimated from its bits)."""
+    if n.bit_length() <= 64:
+        return f"{n:,}"
+    sign = "negative " if n < 0 else ""
+    if n.bit_length() < 14_000:  # under Python's 4300-digit limit on int to str
+        return f"a {len(str(abs(n)))}-digit {sign}number"
+    return f"a {sign}number of about {round(n.bit_length() * math.log10(2)):,} digits"
 
 
 class ComputeplanError(Exception):

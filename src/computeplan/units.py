@@ -16,7 +16,7 @@ import math
 import re
 from enum import StrEnum
 
-from computeplan.errors import UnitError
+from computeplan.errors import UnitError, shown
 
 KILO, MEGA, GIGA, TERA, PETA, EXA, ZETTA = 1e3, 1e6, 1e9, 1e12, 1e15, 1e18, 1e21
 KIB, MIB, GIB, TIB = 2.0**10, 2.0**20, 2.0**30, 2.0**40
@@ -157,7 +157,7 @@ def parse_quantity(text: str | float | int, dim: Dimension, *, field: str = "val
     dimension, or is not finite.
     """
     if isinstance(text, bool):
-        raise UnitError(f"{field}: expected a number or a quantity in {dim.value}, got {_quoted(text)}")
+        raise UnitError(f"{field}: expected a number or a quantity in {dim.value}, got {shown(text)}")
     if isinstance(text, int | float):
         try:
             value = float(text)
@@ -169,23 +169,17 @@ def parse_quantity(text: str | float | int, dim: Dimension, *, field: str = "val
             raw = raw[1:]
         match = _QUANTITY_RE.match(raw)
         if not match:
-            raise UnitError(f"{field}: cannot read {_quoted(text)} as a quantity in {dim.value} (e.g. {_EXAMPLE[dim]})")
+            raise UnitError(f"{field}: cannot read {shown(text)} as a quantity in {dim.value} (e.g. {_EXAMPLE[dim]})")
         scale = _scale(match["unit"], dim)
         if scale is None:
             raise UnitError(
-                f"{field}: unit {_quoted(match['unit'])} in {_quoted(text)} is not a unit of {dim.value} "
+                f"{field}: unit {shown(match['unit'])} in {shown(text)} is not a unit of {dim.value} "
                 f"(e.g. {_EXAMPLE[dim]})"
             )
         value = float(match["num"]) * scale
     if not math.isfinite(value):
-        raise UnitError(f"{field}: {_quoted(text)} is not a finite number")
+        raise UnitError(f"{field}: {shown(text)} is not a finite number")
     return value
-
-
-def _quoted(text: object, limit: int = 40) -> str:
-    """``repr`` of a value for a message, shortened when a hostile input is very long."""
-    shown = repr(text)
-    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(text))} characters)"
 
 
 _EXAMPLE = {

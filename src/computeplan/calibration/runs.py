@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from computeplan.catalog.loader import Catalog
-from computeplan.errors import ComputeplanError, UnknownEntryError
+from computeplan.errors import ComputeplanError, UnknownEntryError, shown, shown_count
 from computeplan.files import read_text
 from computeplan.workload.transformer import TransformerSpec
+
+SHOWN_CELL = 24  # characters of a bad cell quoted in a row's reason
 
 if TYPE_CHECKING:
     from computeplan.calibration.model import CalibratedModel
@@ -105,10 +107,6 @@ class MeasuredRun:
     line: int = 0
 
 
-def _short(text: str, limit: int = 24) -> str:
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
-
-
 def suggest(value: str, allowed: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for a close match, else ``''``."""
     close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
@@ -145,15 +143,14 @@ class Cells:
             try:
                 x = float(raw)
             except ValueError:
-                raise BadRow(f"column '{key}' must be a whole number, got {_short(raw)}") from None
+                raise BadRow(f"column '{key}' must be a whole number, got {shown(raw, SHOWN_CELL)}") from None
             if not math.isfinite(x) or x != int(x):
-                raise BadRow(f"column '{key}' must be a whole number, got {_short(raw)}") from None
+                raise BadRow(f"column '{key}' must be a whole number, got {shown(raw, SHOWN_CELL)}") from None
             n = int(x)
         if n < low:
             raise BadRow(f"column '{key}' must be at least {low}, got {n}")
         if n > high:
-            shown = f"{n:,}" if len(str(n)) <= 18 else f"a {len(str(n))}-digit number"
-            raise BadRow(f"column '{key}' must be {at_most}, got {shown}")
+            raise BadRow(f"column '{key}' must be {at_most}, got {shown_count(n)}")
         return n
 
     def number(self, key: str, *, low: float) -> float | None:
@@ -164,9 +161,9 @@ class Cells:
         try:
             x = float(raw)
         except ValueError:
-            raise BadRow(f"column '{key}' must be a number, got {_short(raw)}") from None
+            raise BadRow(f"column '{key}' must be a number, got {shown(raw, SHOWN_CELL)}") from None
         if not math.isfinite(x):
-            raise BadRow(f"column '{key}' must be a finite number, got {_short(raw)}")
+            raise BadRow(f"column '{key}' must be a finite number, got {shown(raw, SHOWN_CELL)}")
         if x < low:
             raise BadRow(f"column '{key}' must be at least {low:g}, got {x:g}")
         return x
@@ -179,11 +176,11 @@ class Cells:
         try:
             x = float(raw)
         except ValueError:
-            raise BadRow(f"column '{key}' must be a number, got {_short(raw)}") from None
+            raise BadRow(f"column '{key}' must be a number, got {shown(raw, SHOWN_CELL)}") from None
         if not math.isfinite(x):
-            raise BadRow(f"column '{key}' must be a finite positive number, got {_short(raw)}")
+            raise BadRow(f"column '{key}' must be a finite positive number, got {shown(raw, SHOWN_CELL)}")
         if x <= 0:
-            raise BadRow(f"column '{key}' must be positive, got {_short(raw)}")
+            raise BadRow(f"column '{key}' must be positive, got {shown(raw, SHOWN_CELL)}")
         return x
 
     def choice(self, key: str, allowed: Iterable[str], *, lower: bool = False) -> str | None:
@@ -195,9 +192,8 @@ class Cells:
             return None
         options = list(allowed)
         if raw not in options:
-            raise BadRow(
-                f"column '{key}' must be one of {', '.join(options)}, got {_short(raw)}{suggest(raw, options)}"
-            )
+            got = shown(raw, SHOWN_CELL)
+            raise BadRow(f"column '{key}' must be one of {', '.join(options)}, got {got}{suggest(raw, options)}")
         return raw
 
 
@@ -216,21 +212,21 @@ class RunsCsv:
     def read(cls, path: str | Path) -> RunsCsv:
         """Read and check the header; :class:`RunFileError` for a file-level problem."""
         text = read_text(path, what="runs file", error=RunFileError)
-        shown = str(path)
+        where = str(path)
         first = next(_lines(text), "")
         try:
             header = next(csv.reader([_ended(first)]), None)
         except csv.Error as exc:
-            raise RunFileError(f"{shown}: runs file is not CSV text (line 1: {exc}); see {SCHEMA_DOC}") from None
+            raise RunFileError(f"{where}: runs file is not CSV text (line 1: {exc}); see {SCHEMA_DOC}") from None
         if not header or not any(c.strip() for c in header):
-            raise RunFileError(f"{shown}: runs file is empty; it needs a header row (see {SCHEMA_DOC})")
+            raise RunFileError(f"{where}: runs file is empty; it needs a header row (see {SCHEMA_DOC})")
         if _open_cell(header) is not None:
-            raise RunFileError(f'{shown}:1: the header row has an unterminated quote; close it with "')
+            raise RunFileError(f'{where}:1: the header row has an unterminated quote; close it with "')
         columns = tuple(c.strip() for c in header)
         duplicate = sorted({c for c in columns if c and columns.count(c) > 1})
         if duplicate:
-            raise RunFileError(f"{shown}: column(s) {', '.join(duplicate)} appear more than once in the header")
-        return cls(shown, text, columns)
+            raise RunFileError(f"{where}: column(s) {', '.join(duplicate)} appear more than once in the header")
+        return cls(where, text, columns)
 
     @property
     def kind(self) -> str:

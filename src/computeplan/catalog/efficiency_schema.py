@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
-from computeplan.errors import CatalogError
+from computeplan.errors import CatalogError, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -262,7 +262,7 @@ def _describe(exc: ValidationError, space: ParameterSpace) -> str:
     loc = [str(p) for p in err["loc"]]
     path = ".".join(loc) if loc else "(table)"
     kind = err["type"]
-    got = _shown(err.get("input"))
+    got = shown(err.get("input"), 24)
     if kind == "extra_forbidden":
         if (len(loc) == 3 and loc[0] == "families") or (len(loc) == 2 and loc[0] == "default"):
             allowed = [*space.names, "rows"]
@@ -286,8 +286,3 @@ def _describe(exc: ValidationError, space: ParameterSpace) -> str:
     if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
         return f"{path}: must be a number, got {got}"
     return f"{path}: {err['msg']} (got {got})"
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"

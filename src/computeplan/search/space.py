@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from computeplan.errors import InvalidLayout
+from computeplan.errors import InvalidLayout, shown_count
 from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.perf.layout import LAYOUT_FIELDS, Layouts, Recompute
 from computeplan.workload.transformer import TransformerSpec
@@ -27,12 +27,6 @@ MAX_CP = 64
 MAX_CHIPS = 2**40  # largest n whose divisors are computed: trial division then takes at most 2**20 / 3 steps
 MAX_GLOBAL_BATCH = 2**24  # sequences per step
 MAX_LAYOUTS = 20_000_000  # candidates one enumeration may produce (12 int64 columns: 1.9 GB)
-
-
-def _shown(n: int) -> str:
-    """``n`` with thousands separators, or its digit count when it is too long for a one-line message."""
-    text = f"{n:,}"
-    return text if len(text) <= 26 else f"a {len(str(abs(n)))}-digit number"
 
 
 def prime_factors(n: int) -> dict[int, int]:
@@ -64,7 +58,7 @@ def divisors(n: int, *, quantity: str = "n") -> list[int]:
     if n < 1:
         return []
     if n > MAX_CHIPS:
-        raise InvalidLayout(f"{quantity}: at most 2**40 = {MAX_CHIPS:,}, got {_shown(n)}")
+        raise InvalidLayout(f"{quantity}: at most 2**40 = {MAX_CHIPS:,}, got {shown_count(n)}")
     found = [1]
     for prime, power in prime_factors(n).items():
         found = [d * prime**k for d in found for k in range(power + 1)]
@@ -81,12 +75,12 @@ def _allowed(name: str, options: Iterable[int], fixed: Mapping[str, Sequence[int
 
 def _check_bounds(num_chips: int, global_batch: int) -> None:
     if num_chips > MAX_CHIPS:
-        raise InvalidLayout(f"chips: at most 2**40 = {MAX_CHIPS:,} chips, got {_shown(num_chips)}")
+        raise InvalidLayout(f"chips: at most 2**40 = {MAX_CHIPS:,} chips, got {shown_count(num_chips)}")
     if global_batch < 1:
         raise InvalidLayout(f"global batch: must be at least 1 sequence, got {global_batch}")
     if global_batch > MAX_GLOBAL_BATCH:
         raise InvalidLayout(
-            f"global batch: at most 2**24 = {MAX_GLOBAL_BATCH:,} sequences, got {_shown(global_batch)}; "
+            f"global batch: at most 2**24 = {MAX_GLOBAL_BATCH:,} sequences, got {shown_count(global_batch)}; "
             "published runs use a few thousand"
         )
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
 
-from computeplan.errors import InvalidInput
+from computeplan.errors import InvalidInput, shown
 from computeplan.workload.transformer import TransformerSpec
 
 SPEC_FIELDS = tuple(f.name for f in fields(TransformerSpec) if f.name != "name")
@@ -31,12 +31,12 @@ def override_spec(spec: TransformerSpec, overrides: Mapping[str, str | int | boo
         text = _as_text(key, raw)
         if isinstance(getattr(spec, key), bool):
             if text not in ("1", "0", "true", "false", "yes", "no"):
-                raise InvalidInput("overrides", f"{key}: expected true or false, got {raw!r:.40}")
+                raise InvalidInput("overrides", f"{key}: expected true or false, got {shown(raw)}")
             changes[key] = text in ("1", "true", "yes")
         elif text.isascii() and text.isdigit() and len(text) <= 12:
             changes[key] = int(text)
         else:
-            raise InvalidInput("overrides", f"{key}: expected a whole number >= 0, got {raw!r:.40}")
+            raise InvalidInput("overrides", f"{key}: expected a whole number >= 0, got {shown(raw)}")
     return replace(spec, **changes)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from numbers import Integral
 from typing import TYPE_CHECKING
 
-from computeplan.errors import InvalidSpec
+from computeplan.errors import InvalidSpec, shown
 
 if TYPE_CHECKING:
     from computeplan.catalog.schema import ModelEntry
@@ -78,12 +78,12 @@ class TransformerSpec:
             if isinstance(value, bool) or not isinstance(value, Integral)
         ]
         wrong_type += [
-            f"{f.name}={getattr(self, f.name)!r:.40} must be True or False"
+            f"{f.name}={shown(getattr(self, f.name))} must be True or False"
             for f in fields(self)
             if f.type in ("bool", bool) and not isinstance(getattr(self, f.name), bool)
         ]
         if not isinstance(self.name, str):
-            wrong_type.append(f"name={self.name!r:.40} must be text")
+            wrong_type.append(f"name={shown(self.name)} must be text")
         if wrong_type:
             return wrong_type  # the rules below compare numbers
         found = []
