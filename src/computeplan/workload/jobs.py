@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from computeplan import checks
-from computeplan.economics import DEFAULT_PUE, MIN_PUE
-from computeplan.economics import MAX_PUE as MAX_PUE  # re-exported: the fleet reads it here
+from computeplan.economics import DEFAULT_PUE, MAX_PUE, MIN_PUE
 from computeplan.errors import InvalidInput
 from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
