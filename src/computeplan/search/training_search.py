@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from computeplan.economics import DEFAULT_PUE, chip_hours, facility_energy_j, training_chip_power_w
+from computeplan.economics import DEFAULT_PUE, chip_hours, facility_energy_j, rent_cost_usd, training_chip_power_w
 from computeplan.errors import InvalidLayout
 from computeplan.hardware.cluster import Cluster
 from computeplan.hardware.efficiency import EfficiencyParams
@@ -167,7 +167,8 @@ def _estimate(
     busy = float(steps.compute_busy[i])
     chip_w = training_chip_power_w(cluster.power_w, busy)
     energy = facility_energy_j(seconds, chip_w, cluster.host_power_w_per_chip, cluster.num_chips, pue)
-    cost = hours * cluster.price_usd_per_hour if cluster.price_usd_per_hour else None
+    price = cluster.price_usd_per_hour
+    cost = rent_cost_usd(seconds, cluster.num_chips, price) if price else None
     if cost is None:
         notes.append(f"no price for chip '{cluster.chip_id}' in the catalog: cost not computed")
     return TrainingEstimate(
