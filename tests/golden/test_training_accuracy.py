@@ -1,9 +1,10 @@
 """Golden check against published measured runs: fails the build when accuracy regresses.
 
-Documented values (docs/ACCURACY.md, `make accuracy`): median 5.5% over all rows, 7.4% on held-out rows, worst 23%.
-The headline, leave-one-source-out (measured 2026-11-26 on this file's 5 publications): median 18.7%, 90th percentile
-30.4%, worst 39.7%. The bounds below leave a little room for numerical noise, not for regressions; lower them as
-the model improves (issue 9 asks for median <= 8%, 90th percentile <= 20%).
+The data is `shared/reference/calibration-training.csv` (166 runs of 10 publications; copied into tests/golden/data).
+The headline, leave-one-source-out (measured 2026-11-26, docs/ACCURACY.md): median 14.2%, 90th percentile 33.0%,
+worst 77.6%. With the shipped tables (every fourth row held out): 10.5% median over all rows, 9.5% on held-out rows.
+The bounds below leave a little room for numerical noise, not for regressions; lower them as the model improves
+(issue 9 asks for median <= 8%, 90th percentile <= 20%).
 """
 
 from __future__ import annotations
@@ -15,36 +16,58 @@ import pytest
 from computeplan import api
 
 DATA = Path(__file__).parent / "data" / "calibration-training.csv"
+ROWS = 166
 
 
 @pytest.fixture(scope="module")
 def report():
-    return api.validate(DATA, loso=True)  # leave-one-source-out fits 5 folds (~25 s): once per session
+    return api.validate(DATA, loso=True)  # leave-one-source-out fits 10 folds (~15 s): once per session
 
 
 def test_leave_one_source_out_stays_at_the_documented_value(report):
     loso = report.loso
-    assert loso.summary.count == loso.summary.predicted == 75
-    assert loso.summary.median_abs_error_pct <= 19.5  # measured 18.7
-    assert loso.summary.p90_abs_error_pct <= 31.5  # measured 30.4
-    assert loso.summary.max_abs_error_pct <= 41.0  # measured 39.7
-    assert len(loso.by_source) == 5 and set(loso.by_family) == {"google-tpu", "nvidia-ampere", "nvidia-hopper"}
+    assert loso.summary.count == loso.summary.predicted == ROWS
+    assert loso.summary.median_abs_error_pct <= 14.8  # measured 14.2
+    assert loso.summary.p90_abs_error_pct <= 34.0  # measured 33.0
+    assert loso.summary.max_abs_error_pct <= 80.0  # measured 77.6
+    assert len(loso.by_source) == 10
+    assert set(loso.by_family) == {"aws-neuron-v2", "google-tpu", "nvidia-ampere", "nvidia-hopper"}
 
 
-def test_every_row_is_predicted(report):
-    assert report.summary.count == report.summary.predicted == 75
+def test_every_row_is_predicted_and_says_how_its_chip_is_calibrated(report):
+    assert report.summary.count == report.summary.predicted == ROWS
     assert all(r.reason is None for r in report.rows)
+    status = {r.family: r.calibration for r in report.rows}
+    # Trainium's three runs come from one publication: too little evidence for a family fit of its own
+    assert status == {
+        "nvidia-ampere": "calibrated",
+        "nvidia-hopper": "calibrated",
+        "google-tpu": "calibrated",
+        "aws-neuron-v2": "uncalibrated",
+    }
 
 
 def test_median_error_stays_at_the_documented_value(report):
-    assert report.summary.median_abs_error_pct <= 6.0
-    assert report.summary.max_abs_error_pct <= 30.0
+    assert report.summary.median_abs_error_pct <= 11.0  # measured 10.5 (three in four rows in-sample)
+    assert report.summary.max_abs_error_pct <= 80.0  # measured 76.9
 
 
 def test_held_out_rows_hold(report):
-    assert len(report.held_out) >= 15
-    assert report.summary_held_out.median_abs_error_pct <= 10.0
-    assert report.summary_held_out.max_abs_error_pct <= 30.0
+    assert len(report.held_out) >= 30
+    assert report.summary_held_out.median_abs_error_pct <= 10.0  # measured 9.5
+    assert report.summary_held_out.max_abs_error_pct <= 57.0  # measured 55.5
+
+
+def test_blank_fields_take_the_framework_default_not_the_fastest(report):
+    by_id = {r.id: r for r in report.rows}
+    # torchtitan's defaults fill the FSDP runs' blanks (hybrid sharding off, one micro-batch per local batch)
+    titan = by_id["N001"]
+    assert any(n.startswith("torchtitan defaults (catalog/data/frameworks.yaml)") for n in titan.notes)
+    # MaxText's default remat is full: the v6e recipes' blank recompute is not "none" (the fastest)
+    v6e = by_id["N085"]
+    assert v6e.layout["recompute"] == 2 and "recompute" in v6e.filled
+    # the fastest layout is reported beside the prediction, and is at least as fast
+    assert v6e.fastest_predicted is not None and v6e.fastest_predicted >= v6e.predicted  # tokens/s
 
 
 def test_rows_name_the_fields_filled_by_search(report):

@@ -207,14 +207,14 @@ def test_an_unterminated_quote_on_the_last_line_is_reported(tmp_path):
 
 def test_a_row_with_fewer_cells_than_the_header_is_skipped(tmp_path):
     reason = _skipped(_with_bad_line(tmp_path, "BAD,src,,24\n", at_end=True), GOOD_TRAINING)
-    assert reason == "line 5: 4 cells where the header has 33 (a row cut short?)"
+    assert reason == "line 5: 4 cells where the header has 34 (a row cut short?)"
 
 
 def test_a_stray_quote_that_closes_on_its_line_is_a_wrong_cell_count(tmp_path):
     line = ",".join(_bad_cells(notes='"a "quoted" note"')) + "\n"
     line = line.replace(",step_time_s,", ',"step_time_s,', 1)
     reason = _skipped(_with_bad_line(tmp_path, line), GOOD_TRAINING)
-    assert "cells where the header has 33 (a quote left open or unmatched?)" in reason
+    assert "cells where the header has 34 (a quote left open or unmatched?)" in reason
 
 
 def test_a_quote_left_open_over_more_than_the_readers_cell_limit_is_one_bad_row(tmp_path):
@@ -274,7 +274,7 @@ def test_calibrating_a_file_of_bad_rows_gives_the_first_reason(tmp_path):
         ({"tp": "3", "dp": "", "pp": ""}, "tp = 3 does not divide num_chips (256)"),
         ({"precision": "fp8"}, "fp8 is not supported by this chip"),
         ({"tp": "8", "heads": "12"}, "tp does not divide the attention heads"),
-        ({"tp": "16", "dp": "16"}, "tp (16) is more than the chips of one scale-up domain (8)"),
+        ({"tp": "8", "heads": "24", "kv_heads": "3"}, "the key/value heads and tp do not divide one another"),
     ],
 )
 def test_a_training_row_no_layout_can_run_says_why(tmp_path, changes, reason):

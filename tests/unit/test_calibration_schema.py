@@ -8,30 +8,15 @@ import pytest
 import yaml
 
 from computeplan.catalog.efficiency_schema import EfficiencyTable, parse_efficiency_table
+from computeplan.catalog.kernels import builtin_kernels
 from computeplan.catalog.loader import efficiency_table_path, load_efficiency_table
 from computeplan.errors import CatalogError
 from computeplan.estimate.efficiency import SERVING_SPACE, EfficiencyTables, builtin_efficiency_tables
 from computeplan.hardware.efficiency import PRIOR, TRAINING_SPACE, efficiency_for
 
 GOOD = {
-    "families": {
-        "nvidia-hopper": {
-            "matmul_peak_fraction": 0.6,
-            "matmul_half_dim": 69.0,
-            "network_efficiency": 1.0,
-            "dp_overlap": 1.0,
-            "attention_relative": 0.3,
-            "rows": 24,
-        }
-    },
-    "default": {
-        "matmul_peak_fraction": 0.7,
-        "matmul_half_dim": 67.0,
-        "network_efficiency": 1.0,
-        "dp_overlap": 1.0,
-        "attention_relative": 0.2,
-        "rows": 57,
-    },
+    "families": {"nvidia-hopper": {"matmul_peak_fraction": 0.6, "rows": 24}},
+    "default": {"matmul_peak_fraction": 0.7, "rows": 57, "sources": 5},
 }
 
 
@@ -83,21 +68,21 @@ def test_an_unknown_field_is_refused_with_a_suggestion(tmp_path):
 
 
 def test_a_missing_parameter_is_refused(tmp_path):
-    table = _with("nvidia-hopper", "dp_overlap", 0.5)
-    del table["families"]["nvidia-hopper"]["dp_overlap"]
-    assert "families.nvidia-hopper.dp_overlap: required field is missing" in _error(tmp_path, table)
+    table = _with("nvidia-hopper", "rows", 3)
+    del table["families"]["nvidia-hopper"]["matmul_peak_fraction"]
+    assert "families.nvidia-hopper.matmul_peak_fraction: required field is missing" in _error(tmp_path, table)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "0.5", None])
 def test_values_that_are_not_finite_numbers_are_refused(tmp_path, value):
-    message = _error(tmp_path, _with("nvidia-hopper", "network_efficiency", value))
-    assert "families.nvidia-hopper.network_efficiency: must be" in message
+    message = _error(tmp_path, _with("nvidia-hopper", "matmul_peak_fraction", value))
+    assert "families.nvidia-hopper.matmul_peak_fraction: must be" in message
 
 
 def test_the_default_is_checked_too(tmp_path):
     table = yaml.safe_load(yaml.safe_dump(GOOD))
-    table["default"]["matmul_half_dim"] = 0.5
-    assert "default.matmul_half_dim: must be within [1, 4096]" in _error(tmp_path, table)
+    table["default"]["matmul_peak_fraction"] = 0.1
+    assert "default.matmul_peak_fraction: must be within [0.3, 0.95]" in _error(tmp_path, table)
 
 
 def test_an_unknown_top_level_key_is_refused(tmp_path):
@@ -113,8 +98,8 @@ def test_a_serving_table_is_checked_against_the_serving_space(tmp_path):
 
 def test_a_mapping_is_validated_on_construction():
     assert EfficiencyTables(training=GOOD).training == parse_efficiency_table(GOOD, TRAINING_SPACE, where="x")  # type: ignore[arg-type]
-    with pytest.raises(CatalogError, match=r"training efficiency table: families\.nvidia-hopper\.dp_overlap"):
-        EfficiencyTables(training=_with("nvidia-hopper", "dp_overlap", 2.0))  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match=r"training efficiency table: families\.nvidia-hopper\.matmul_peak"):
+        EfficiencyTables(training=_with("nvidia-hopper", "matmul_peak_fraction", 2.0))  # type: ignore[arg-type]
     assert EfficiencyTables(training={}).training is None  # type: ignore[arg-type]
 
 
@@ -124,9 +109,21 @@ def test_a_typed_table_of_the_other_model_is_refused():
         EfficiencyTables(training=serving)
 
 
-def test_no_table_means_the_priors():
-    assert EfficiencyTables().for_training("nvidia-hopper") == PRIOR
-    assert efficiency_for("nvidia-hopper", None) == PRIOR
+def test_no_table_means_the_priors_with_the_pinned_kernels():
+    hopper = PRIOR.with_values(builtin_kernels()["nvidia-hopper"])
+    assert EfficiencyTables().for_training("nvidia-hopper") == hopper
+    assert efficiency_for("nvidia-hopper", None) == hopper
+    assert efficiency_for("aws-neuron-v2", None) == PRIOR  # no kernel microbenchmarks for this family
+    assert efficiency_for("nvidia-hopper", None, kernels={}) == PRIOR
+
+
+def test_a_family_without_a_fit_borrows_its_ancestors_or_takes_the_default():
+    blackwell = efficiency_for("nvidia-blackwell", GOOD)
+    assert blackwell.calibration == "borrowed" and blackwell.borrowed_from == "nvidia-hopper"
+    assert blackwell.matmul_peak_fraction == 0.6 and "borrowed from nvidia-hopper" in blackwell.basis
+    tpu = efficiency_for("google-tpu", GOOD)
+    assert tpu.calibration == "uncalibrated" and tpu.matmul_peak_fraction == 0.7 and "cross-chip default" in tpu.basis
+    assert efficiency_for("nvidia-hopper", GOOD).calibration == "calibrated"
 
 
 @pytest.mark.parametrize(("kind", "space"), [("training", TRAINING_SPACE), ("inference", SERVING_SPACE)])

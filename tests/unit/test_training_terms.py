@@ -78,7 +78,7 @@ def test_matmul_and_attention_efficiency():
     x = np.array([8.0, 24.0])
     np.testing.assert_allclose(tr.matmul_efficiency(x, EFF), [0.25, 0.375])  # 0.5 x / (x + 8)
     g, _ = geometry(tiny())  # s / c = 8: e = 0.25, times attention_relative 0.5
-    assert tr.attention_efficiency(g, EFF)[0] == pytest.approx(0.125)
+    assert tr.attention_efficiency(tiny(), g, EFF)[0] == pytest.approx(0.125)
 
 
 def test_narrowest_matmul_dimension():
@@ -182,14 +182,30 @@ def test_params_per_chip_by_hand():
 def test_zero_shards_and_hsdp_groups():
     c = cluster(num_chips=16)
     g, _ = geometry(tiny(), tp=2, cp=2, dp=4, hsdp=1, zero=3)
-    # dp ranks 4 apart: 2 per domain of 8, 2 domains
+    # the replica group is dp x cp = 8 ranks, tp = 2 apart: 4 per domain of 8, 2 domains
     shard, replicas = tr.zero3_shard_group(c, g)
-    assert (shard[0], replicas[0]) == (2, 2)
-    expected = {0: (1, 1, 1), 1: (1, 1, 4), 2: (1, 4, 4), 3: (4, 4, 4)}
+    assert (shard[0], replicas[0]) == (4, 2)
+    # optimizer state (ZeRO >= 1), gradients (>= 2) and weights (3) are sharded over dp x cp = 8 (Megatron-Core's
+    # distributed optimizer and torchtitan's FSDP shard over the context-parallel ranks too)
+    expected = {0: (1, 1, 1), 1: (1, 1, 8), 2: (1, 8, 8), 3: (8, 8, 8)}
     for zero, (w, gr, opt) in expected.items():
         g, _ = geometry(tiny(), tp=2, cp=2, dp=4, zero=zero)
         s = tr.zero_shards(c, g)
         assert (s.weights[0], s.grads[0], s.optimizer[0]) == (w, gr, opt)
+
+
+def test_tp_above_the_kv_heads_replicates_them():
+    spec = tiny(heads=4, kv_heads=2)  # D 8, 4 heads of 4, 2 key/value heads
+    g, lay = geometry(spec, tp=4, cp=1, dp=4, mb=1)
+    assert tr.validity(spec, cluster(num_chips=16), lay, 8, 16)[0] == 0
+    # 2 more K/V heads (4 chips, 2 distinct heads): 2 (K and V) x D 8 x H 4 x 2 = 128 weights over the 4 chips
+    assert tr.replicated_kv_params(spec, g)[0] == 128
+    _, odd = geometry(tiny(heads=6, kv_heads=2, head_dim=2), tp=3, cp=1, dp=4, mb=1)
+    assert tr.validity(tiny(heads=6, kv_heads=2, head_dim=2), cluster(num_chips=12), odd, 8, 16)[0] == int(
+        tr.LayoutProblem.HEADS_SPLIT
+    )
+    g_plain, _ = geometry(spec, tp=2, cp=1, dp=8)
+    assert tr.replicated_kv_params(spec, g_plain)[0] == 0
 
 
 def test_gradient_all_reduce_is_bucketed():
@@ -220,8 +236,11 @@ def test_dp_exposed_time_by_zero_stage(zero):
         assert got == pytest.approx(
             tr.fsdp_exposed_time(c, EFF, g, 2 * params, forward_window_s=fwd, backward_window_s=bwd)[0]
         )
-    g1, _ = geometry(tiny(), tp=2, cp=4, dp=1, mb=1, zero=zero)
+    g1, _ = geometry(tiny(), tp=8, cp=1, dp=1, mb=1, zero=zero)
     assert tr.dp_exposed_time(c, EFF, g1, params, forward_window_s=fwd, backward_window_s=bwd)[0] == 0.0
+    # context-parallel ranks hold the same weights: with dp 1 the gradients are still reduced over cp
+    g_cp, _ = geometry(tiny(), tp=2, cp=4, dp=1, mb=1, zero=zero)
+    assert tr.dp_exposed_time(c, EFF, g_cp, params, forward_window_s=fwd, backward_window_s=bwd)[0] > 0.0
 
 
 def test_optimizer_time_by_hand():

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from computeplan.calibration.model import CalibratedModel, Prepared
+from computeplan.calibration.publications import publication
 from computeplan.calibration.runs import Progress
 from computeplan.catalog.efficiency_schema import EfficiencyTable, FamilyFit, ParameterSpace
 from computeplan.errors import ComputeplanError
@@ -100,6 +101,20 @@ def fit(
     return space.from_vector(result.x)
 
 
+# A family is fitted only on at least this many rows, and (CalibratedModel.min_family_sources) publications: with
+# less, a few rows of one setup would decide its parameters (training asks two publications, issue 9).
+MIN_FAMILY_ROWS = 3
+
+
+def _sources(rows: Sequence[Prepared[Any, Any]]) -> int:
+    return len({publication(item.run.source) for item in rows})
+
+
+def enough_evidence(rows: Sequence[Prepared[Any, Any]], min_sources: int = 1) -> bool:
+    """True when ``rows`` hold at least :data:`MIN_FAMILY_ROWS` rows of ``min_sources`` publications."""
+    return len(rows) >= MIN_FAMILY_ROWS and _sources(rows) >= min_sources
+
+
 def fit_table(
     model: CalibratedModel[Any, Any, Any, Any],
     prepared: Sequence[Prepared[Any, Any]],
@@ -129,16 +144,18 @@ def fit_table(
         progress(done, total)
     predict_fn = model.predictor()
 
-    def rounded(values: Mapping[str, float], rows: int) -> FamilyFit:
-        return FamilyFit(values={k: round(v, model.decimals) for k, v in values.items()}, rows=rows)
+    def rounded(values: Mapping[str, float], rows: int, sources: int) -> FamilyFit:
+        return FamilyFit(values={k: round(v, model.decimals) for k, v in values.items()}, rows=rows, sources=sources)
 
     fitted: dict[str, FamilyFit] = {}
     for family, rows in sorted(families.items()):
-        fitted[family] = rounded(fit(model.space, rows, predict_fn, model.prior_weight), len(rows))
+        if not enough_evidence(rows, model.min_family_sources):
+            continue  # predicted with a borrowed fit or the cross-chip default, and marked so
+        fitted[family] = rounded(fit(model.space, rows, predict_fn, model.prior_weight), len(rows), _sources(rows))
         done += len(rows)
         if progress is not None:
             progress(done, total)
-    default = rounded(fit(model.space, fit_rows, predict_fn, model.prior_weight), len(fit_rows))
+    default = rounded(fit(model.space, fit_rows, predict_fn, model.prior_weight), len(fit_rows), _sources(fit_rows))
     if progress is not None:
         progress(total, total)
     return EfficiencyTable(

@@ -13,49 +13,17 @@ shipped tables on their own fit rows is in-sample.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from computeplan.calibration.fit import fit_table
 from computeplan.calibration.model import CalibratedModel, Memo, Prepared
+from computeplan.calibration.publications import publication
 from computeplan.calibration.runs import Progress
 from computeplan.calibration.validate import ErrorSummary, RowResult, row_result, summarize
 from computeplan.catalog.loader import Catalog
-
-_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?", re.IGNORECASE)
-_GITHUB = re.compile(
-    r"(?:github\.com/([^/\s]+)/([^/\s]+)(?:/(?:blob|tree|raw|commit)/([0-9a-f]{7,40}))?"
-    r"|raw\.githubusercontent\.com/([^/\s]+)/([^/\s]+)/([0-9a-f]{7,40}))",
-    re.IGNORECASE,
-)
-
-
-def publication(source: str) -> str:
-    """The publication a row's ``source`` cites first: rows of one publication form one LOSO fold.
-
-    The rule: the first word of the source (the primary citation; later URLs are supporting copies) is read as
-    an arXiv paper (``arXiv:2104.04473``; ``abs`` and ``pdf`` links and versions are one paper), a GitHub
-    repository (``github:owner/repo``; every file at every commit is one publication: the MLPerf Inference v4.1
-    results of all submitters, or a framework's benchmark tables as they were updated, share their setup, so
-    leaving out one commit while fitting on another would leak), or else any other URL without its query and
-    fragment.
-    A source that does not start with a URL is taken whole.
-    """
-    text = source.strip()
-    first = text.split()[0] if text else ""
-    if arxiv := _ARXIV.search(first):
-        return f"arXiv:{arxiv.group(1)}"
-    if github := _GITHUB.search(first):
-        owner, repo = github.group(1, 2) if github.group(1) else github.group(4, 5)
-        return f"github:{owner}/{repo.removesuffix('.git')}".lower()
-    if "://" in first:
-        url = urlsplit(first)
-        return f"{url.netloc}{url.path}".rstrip("/").lower()
-    return text or "(no source)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,10 +149,10 @@ def _with_fold_note(row: RowResult, family: str, fit_rows: int, sources: int) ->
         note = f"leave-one-source-out: fitted on {fit_rows} rows of {sources} other publication{plural}"
     else:
         note = (
-            f"leave-one-source-out: uncalibrated: no other publication has runs of family {family}; predicted with "
-            f"the cross-chip default fitted on {fit_rows} rows of {sources} other publication{plural}"
+            f"leave-one-source-out: {row.calibration}: too few runs of family {family} in other publications; "
+            f"predicted with a fit on {fit_rows} rows of {sources} other publication{plural}"
         )
-    notes = [n for n in row.notes if not n.startswith("uncalibrated: ")]
+    notes = [n for n in row.notes if not n.startswith(("uncalibrated: ", "borrowed: "))]
     return replace(row, notes=[*notes, note])
 
 

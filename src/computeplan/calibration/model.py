@@ -74,6 +74,8 @@ class CalibratedModel(ABC, Generic[RunT, CaseT, EvalT, ParamsT]):
     default_num_chips: int | None  # None: the column is required
     space: ParameterSpace
     prior_weight: float  # pull of the fit towards the priors (0: none)
+    # a family is fitted only on rows of at least this many publications (and 3 rows; calibration.fit)
+    min_family_sources: int = 1
     decimals: int  # digits after the point of fitted values in a written table
     no_prediction_reason: str  # the reason given when no candidate of a case can run (see why_not)
     value_ranges: Mapping[str, tuple[float, float, str]]  # metric -> plausible (low, high, unit) of a measured value
@@ -123,6 +125,12 @@ class CalibratedModel(ABC, Generic[RunT, CaseT, EvalT, ParamsT]):
     def why_not(self, case: CaseT, params: ParamsT) -> str:
         """Why no candidate of ``case`` can run under ``params`` (asked only of rows without a prediction)."""
         return self.no_prediction_reason
+
+    def fastest(self, item: Prepared[RunT, CaseT], params: ParamsT) -> Prediction | None:
+        """The row predicted with every field it left blank searched for the fastest layout that fits, where the
+        model fills blanks otherwise (framework defaults); None where it does not. Reported beside the prediction,
+        never used while fitting."""
+        return None
 
     def check_value(self, metric: str, value: float) -> None:
         """A measured value outside its metric's plausible range is a :class:`BadRow` (a unit slip, a typo): a

@@ -1,21 +1,32 @@
-"""The training-step model as calibration sees it: a row's layout columns, its candidate layouts (the fields the
-source did not report are searched for the fastest layout that fits), and the metric in the source's accounting."""
+"""The training-step model as calibration sees it: a row's layout columns, its candidate layouts, and the metric in
+the source's accounting.
+
+A field the source did not report takes the documented default of the row's framework
+(:mod:`computeplan.catalog.frameworks`) where there is one and it can run; any field left is searched for the
+fastest layout that fits. Each row names the fields filled either way."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from computeplan.calibration.model import CalibratedModel, Prediction
+from computeplan.calibration.model import CalibratedModel, Prediction, Prepared
 from computeplan.calibration.runs import MAX_WHOLE, BadRow, Cells, MeasuredRun
 from computeplan.catalog.efficiency_schema import EfficiencyTable
+from computeplan.catalog.frameworks import LOCAL_BATCH, PER_STAGE, FrameworkDefaults, builtin_frameworks
 from computeplan.catalog.loader import Catalog
 from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
-from computeplan.hardware.efficiency import PRIOR, TRAINING_SPACE, EfficiencyParams, efficiency_for
+from computeplan.hardware.efficiency import (
+    PRIOR,
+    TRAINING_SPACE,
+    EfficiencyParams,
+    efficiency_for,
+    with_family_kernels,
+)
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts
 from computeplan.perf.training import model_flops_per_token, training_step, validity
 from computeplan.search.space import enumerate_layouts
@@ -30,7 +41,7 @@ TRAINING_VALUE_RANGES = {
     "tflops_per_chip": (1e-3, 1e5, " TFLOP/s"),
     "mfu": (1e-4, 1.0, ""),
 }
-RECOMPUTE = {"none": 0, "selective": 1, "full": 2}
+RECOMPUTE = {"none": 0, "selective": 1, "full": 2, "half": 3}
 REQUIRED_COLUMNS = ("id", "chip", "num_chips", "global_batch", "metric", "value")
 # CSV column -> layout field, and the smallest value it may hold
 LAYOUT_COLUMNS = (
@@ -43,8 +54,6 @@ LAYOUT_COLUMNS = (
     ("micro_batch", "mb", 1),
     ("zero_stage", "zero", 0),
 )
-# The largest tp the layout search tries is the scale-up domain, and at least this (as search.space.enumerate_layouts)
-TP_CAP = 8
 LAYOUT_TEXT_COLUMNS = (*(c for c, _, _ in LAYOUT_COLUMNS), "recompute", "sequence_parallel", "precision")
 
 
@@ -55,6 +64,7 @@ class TrainingRun(MeasuredRun):
     seq_len: int
     global_batch: int
     fixed: dict[str, list[int]]  # layout fields the source reported
+    framework: str = ""  # the training software, as the row names it (blank: not reported)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +78,10 @@ class TrainingCase:
     layouts: Layouts
     searched: list[str]
     fixed: Mapping[str, list[int]] = field(default_factory=dict)  # the layout fields the row gave
+    defaulted: Mapping[str, int] = field(default_factory=dict)  # blank fields given the framework's default
+    fused_attention: bool = True  # the framework's attention kernel is flash-style
+    tp_overlap: bool = False  # the framework overlaps tensor-parallel collectives with matmuls
+    framework_notes: tuple[str, ...] = ()  # how the framework's defaults were applied
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
     default_num_chips = None
     space = TRAINING_SPACE
     prior_weight = 0.0  # enough runs per family; no pull towards the priors
+    min_family_sources = 2  # one publication's setup alone never decides a family's efficiency (issue 9)
     decimals = 4
     no_prediction_reason = "no layout consistent with the row can run"
     value_ranges = TRAINING_VALUE_RANGES
@@ -115,20 +130,22 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         if global_batch is None:
             raise BadRow("column 'global_batch' is blank; it is required")
         spec: TransformerSpec = common["spec"]
-        key = ("layout", *(cells.text(c) for c in LAYOUT_TEXT_COLUMNS))
+        framework = cells.text("framework").strip().lower()
+        key = ("layout", framework, *(cells.text(c) for c in LAYOUT_TEXT_COLUMNS))
         fixed = shared.get(key)
         if fixed is None:
-            fixed = shared[key] = self._fixed(cells)
+            fixed = shared[key] = self._fixed(cells, builtin_frameworks().get(framework))
         ep = fixed.get("ep", [1])[0]
         if ep > 1 and not spec.is_moe:
             raise BadRow(
                 f"column 'ep': expert parallelism ({ep}) needs a mixture-of-experts model, and this row's model is "
                 "dense (give 'moe_experts', or leave 'ep' blank or 1)"
             )
-        return TrainingRun(**common, seq_len=spec.seq_len, global_batch=global_batch, fixed=fixed)
+        return TrainingRun(**common, seq_len=spec.seq_len, global_batch=global_batch, fixed=fixed, framework=framework)
 
-    def _fixed(self, cells: Cells) -> dict[str, list[int]]:
-        """The layout fields a row gives (shared by the rows that give the same; never modified)."""
+    def _fixed(self, cells: Cells, framework: FrameworkDefaults | None) -> dict[str, list[int]]:
+        """The layout fields a row gives (shared by the rows that give the same; never modified); "selective"
+        recompute as the row's framework means it (attention only in Megatron, every second layer in torchtitan)."""
         fixed: dict[str, list[int]] = {}
         for column, name, low in LAYOUT_COLUMNS:
             value = cells.whole(column, low=low, high=3 if name == "zero" else MAX_WHOLE)
@@ -138,7 +155,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
             fixed["hsdp"] = [0]  # hybrid sharding is a ZeRO-3 variant; a run at stage 3 may have used either
         recompute = cells.choice("recompute", RECOMPUTE)
         if recompute:
-            fixed["recompute"] = [RECOMPUTE[recompute]]
+            fixed["recompute"] = [framework.recompute_code(recompute) if framework else RECOMPUTE[recompute]]
         sp = cells.choice("sequence_parallel", ("true", "false"), lower=True)
         if sp:
             fixed["sp"] = [1 if sp == "true" else 0]
@@ -148,21 +165,44 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
 
     def case_key(self, run: TrainingRun) -> Hashable:
         fixed = tuple(sorted((k, tuple(v)) for k, v in run.fixed.items()))
-        return (run.spec, run.chip, run.num_chips, run.global_batch, run.seq_len, fixed)
+        return (run.spec, run.chip, run.num_chips, run.global_batch, run.seq_len, fixed, run.framework)
 
     def make_case(self, run: TrainingRun, catalog: Catalog) -> TrainingCase:
         cluster = cluster_from_catalog(catalog, run.chip, run.num_chips)
         layouts = enumerate_layouts(
             run.spec, cluster, global_batch=run.global_batch, seq_len=run.seq_len, fixed=run.fixed
         )
+        framework = builtin_frameworks().get(run.framework)
+        defaulted: dict[str, int] = {}
+        notes: list[str] = []
+        if framework is None:
+            said = f"framework '{run.framework}' is not in the defaults table" if run.framework else "no framework"
+            notes.append(f"{said}: blank fields searched for the fastest")
+        else:
+            layouts, defaulted, refused = apply_framework_defaults(run, cluster, layouts, framework)
+            if defaulted:
+                shown = ", ".join(
+                    f"{k}={'local' if k == 'mb' and v == LOCAL_BATCH else v}" for k, v in defaulted.items()
+                )
+                notes.append(f"{framework.id} defaults (catalog/data/frameworks.yaml): {shown}")
+            if refused:
+                notes.append(f"{framework.id} default cannot run this row, searched: " + ", ".join(refused))
+            if not framework.fused_attention:
+                notes.append(f"{framework.id} attention is unfused: scores materialised in HBM")
+            if framework.tp_overlap:
+                notes.append(f"{framework.id} overlaps tensor-parallel collectives with matmuls")
         return TrainingCase(
             spec=run.spec,
             cluster=cluster,
             global_batch=run.global_batch,
             seq_len=run.seq_len,
             layouts=layouts,
-            searched=[f for f in LAYOUT_FIELDS if f not in run.fixed],
+            searched=[f for f in LAYOUT_FIELDS if f not in run.fixed and f not in defaulted],
             fixed=run.fixed,
+            defaulted=defaulted,
+            fused_attention=framework is None or framework.fused_attention,
+            tp_overlap=framework is not None and framework.tp_overlap,
+            framework_notes=tuple(notes),
         )
 
     def family(self, case: TrainingCase) -> str:
@@ -178,7 +218,14 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         if len(case.layouts) == 0:
             return None
         steps = training_step(
-            case.spec, case.cluster, params, case.layouts, global_batch=case.global_batch, seq_len=case.seq_len
+            case.spec,
+            case.cluster,
+            with_family_kernels(params, case.cluster.family),
+            case.layouts,
+            global_batch=case.global_batch,
+            seq_len=case.seq_len,
+            fused_attention=case.fused_attention,
+            tp_overlap=case.tp_overlap,
         )
         valid = steps.invalid == 0
         if not np.any(valid):
@@ -193,7 +240,14 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         if len(case.layouts) == 0:
             return f"{self.no_prediction_reason}: {why_no_layout(case)}"
         steps = training_step(
-            case.spec, case.cluster, params, case.layouts, global_batch=case.global_batch, seq_len=case.seq_len
+            case.spec,
+            case.cluster,
+            with_family_kernels(params, case.cluster.family),
+            case.layouts,
+            global_batch=case.global_batch,
+            seq_len=case.seq_len,
+            fused_attention=case.fused_attention,
+            tp_overlap=case.tp_overlap,
         )
         every = LayoutProblem(int(np.bitwise_and.reduce(steps.invalid)))  # the problems every candidate has
         problems = every or LayoutProblem(int(steps.invalid[0]))
@@ -201,15 +255,81 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
 
     def finish(self, run: TrainingRun, case: TrainingCase, evaluation: TrainingEvaluation) -> Prediction:
         value = float(metric_from_step(run, case.cluster, evaluation.step_time_s)[0])
-        notes = []
+        notes = list(case.framework_notes)
         if case.searched:
             notes.append("searched for the fastest: " + ", ".join(case.searched))
         if not evaluation.fits:
             notes.append("the memory model says this layout does not fit; predicted anyway (the run was measured)")
         return Prediction(value=value, layout=case.layouts.row(evaluation.index), notes=tuple(notes))
 
+    def fastest(self, item: Prepared[TrainingRun, TrainingCase], params: EfficiencyParams) -> Prediction | None:
+        case = item.case
+        if not case.defaulted:
+            return None  # nothing was filled with a default: the prediction already is the fastest
+        run = item.run
+        layouts = enumerate_layouts(
+            run.spec, case.cluster, global_batch=run.global_batch, seq_len=run.seq_len, fixed=run.fixed
+        )
+        searched = replace(
+            case, layouts=layouts, defaulted={}, searched=[f for f in LAYOUT_FIELDS if f not in run.fixed]
+        )
+        evaluation = self.evaluate(searched, params)
+        return None if evaluation is None else self.finish(run, searched, evaluation)
+
     def filled(self, run: TrainingRun, case: TrainingCase) -> list[str]:
-        return list(case.searched)
+        return [f for f in LAYOUT_FIELDS if f in case.defaulted or f in case.searched]
+
+
+# The order framework defaults are applied in: one that leaves no layout able to run is refused (and searched)
+DEFAULT_ORDER = ("zero", "recompute", "hsdp", "sp", "vpp", "mb")
+
+
+def _default_mask(
+    layouts: Layouts, name: str, value: int, framework: FrameworkDefaults, global_batch: int
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Layouts that follow the framework's ``name`` = ``value`` where it applies: sequence parallel only with
+    tp > 1, hybrid sharding only at ZeRO-3, interleaving only with pp > 1; a "local" micro-batch is the global
+    batch over the data-parallel ranks (no accumulation), or the framework's pipeline micro-batch with pp > 1."""
+    column: np.ndarray[Any, np.dtype[np.int64]] = getattr(layouts, name)
+    follows = column == value
+    if name == "mb" and value == LOCAL_BATCH:
+        follows = column * layouts.dp == global_batch
+    pipeline_mb = framework.pipeline_micro_batch
+    if name == "mb" and pipeline_mb is not None:
+        in_pipeline = (
+            column * layouts.dp * layouts.pp == global_batch if pipeline_mb == PER_STAGE else column == pipeline_mb
+        )
+        follows = np.where(layouts.pp > 1, in_pipeline, follows)
+    if name == "sp":
+        follows = np.where(layouts.tp > 1, follows, column == 0)
+    elif name == "hsdp":
+        follows = np.where(layouts.zero == 3, follows, column == 0)
+    elif name == "vpp":
+        follows = np.where(layouts.pp > 1, follows, column == 1)
+    mask: np.ndarray[Any, np.dtype[np.bool_]] = np.asarray(follows, dtype=bool)
+    return mask
+
+
+def apply_framework_defaults(
+    run: TrainingRun, cluster: Cluster, layouts: Layouts, framework: FrameworkDefaults
+) -> tuple[Layouts, dict[str, int], list[str]]:
+    """Restrict ``layouts`` to the framework's default for each field the row left blank, in
+    :data:`DEFAULT_ORDER`; a default that leaves no layout able to run (it does not divide this row's batch or
+    layers) is refused. Returns the layouts, the defaults applied and the fields refused."""
+    applied: dict[str, int] = {}
+    refused: list[str] = []
+    for name in DEFAULT_ORDER:
+        if name in run.fixed or name not in framework.layout:
+            continue
+        value = framework.layout[name]
+        kept = layouts.take(_default_mask(layouts, name, value, framework, run.global_batch))
+        runnable = validity(run.spec, cluster, kept, run.global_batch, run.seq_len) == 0
+        shown = "local" if name == "mb" and value == LOCAL_BATCH else value
+        if np.any(runnable):
+            layouts, applied[name] = kept, value
+        else:
+            refused.append(f"{name}={shown}")
+    return layouts, applied, refused
 
 
 def why_no_layout(case: TrainingCase) -> str:
@@ -223,9 +343,6 @@ def why_no_layout(case: TrainingCase) -> str:
         shown = f"{names} = {values} = {product}" if len(given) > 1 else f"{names} = {product}"
         need = "does not equal" if len(given) == 4 else "does not divide"
         return f"{shown} {need} num_chips ({n}); tp*pp*dp*cp must equal num_chips"
-    tp_cap = max(case.cluster.scaleup_domain_chips, TP_CAP)
-    if given.get("tp", 1) > tp_cap:
-        return f"tp ({given['tp']}) is more than the chips of one scale-up domain ({tp_cap})"
     simplest = {name: case.fixed[name][0] if name in case.fixed else 0 for name in LAYOUT_FIELDS}
     for name in ("tp", "pp", "cp", "ep", "vpp", "mb"):
         simplest[name] = simplest[name] or 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from computeplan.calibration.model import CalibratedModel, Memo, Prepared
@@ -31,6 +31,8 @@ class RowResult:
     chip: str = ""
     family: str = ""
     calibrated: bool = False
+    calibration: str = "uncalibrated"  # calibrated, borrowed (another family's fit) or uncalibrated
+    fastest_predicted: float | None = None  # with every blank field searched for the fastest (not the default)
     layout: dict[str, Any] = field(default_factory=dict)
     filled: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -46,6 +48,8 @@ class RowResult:
             "chip": self.chip,
             "family": self.family,
             "calibrated": self.calibrated,
+            "calibration": self.calibration,
+            "fastest_predicted": self.fastest_predicted,
             "layout": self.layout,
             "filled": self.filled,
             "notes": self.notes,
@@ -82,7 +86,9 @@ def validate_runs(
             family = model.family(case)
             if family not in params:
                 params[family] = model.efficiency(family, table)
-            results.append(row_result(model, item, family, params[family], memo, lists))
+            result = row_result(model, item, family, params[family], memo, lists)
+            fastest = model.fastest(item, params[family]) if result.predicted is not None else None
+            results.append(replace(result, fastest_predicted=fastest.value) if fastest is not None else result)
         if progress is not None:
             progress(i + 1, len(runs))
     return results, prepared
@@ -102,12 +108,15 @@ def row_result(
     common = {"id": run.id, "metric": run.metric, "measured": run.value, "chip": run.chip, "family": family}
     prediction = model.predict(item, eff, memo)
     if prediction is None:
-        return RowResult(**common, calibrated=eff.calibrated, reason=model.why_not(item.case, eff))
-    notes = (*prediction.notes, "uncalibrated: " + eff.basis) if not eff.calibrated else prediction.notes
+        return RowResult(
+            **common, calibrated=eff.calibrated, calibration=eff.calibration, reason=model.why_not(item.case, eff)
+        )
+    notes = (*prediction.notes, f"{eff.calibration}: {eff.basis}") if not eff.calibrated else prediction.notes
     filled = tuple(model.filled(run, item.case))
     return RowResult(
         **common,
         calibrated=eff.calibrated,
+        calibration=eff.calibration,
         predicted=prediction.value,
         error_pct=100.0 * (prediction.value - run.value) / run.value,
         layout=prediction.layout,

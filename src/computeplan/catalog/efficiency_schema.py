@@ -139,9 +139,20 @@ class FamilyFit:
 
     values: Mapping[str, float]
     rows: int | None = None
+    sources: int | None = None  # publications the rows come from
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.values, "rows": self.rows} if self.rows is not None else dict(self.values)
+        out: dict[str, Any] = dict(self.values)
+        if self.rows is not None:
+            out["rows"] = self.rows
+        if self.sources is not None:
+            out["sources"] = self.sources
+        return out
+
+    def at_bounds(self, space: ParameterSpace) -> list[str]:
+        """Names of the parameters that sit on a bound of ``space`` (the data pushed them there: a sign that the
+        model lacks a term, or that the bound is too tight)."""
+        return [p.name for p in space if p.name in self.values and self.values[p.name] in (p.low, p.high)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,6 +217,7 @@ def _schema(space: ParameterSpace) -> type[BaseModel]:
         p.name: (StrictNumber, Field(ge=p.low, le=p.high, allow_inf_nan=False, description=p.meaning)) for p in space
     }
     family_fields["rows"] = (Annotated[int, Strict()] | None, Field(default=None, ge=0))
+    family_fields["sources"] = (Annotated[int, Strict()] | None, Field(default=None, ge=0))
     family = create_model("FamilyParameters", __config__=ConfigDict(extra="forbid"), **family_fields)
     return create_model(
         "EfficiencyTableFile",
@@ -239,7 +251,8 @@ def parse_efficiency_table(raw: Any, space: ParameterSpace, *, where: str) -> Ef
         raise CatalogError(f"{where}: {_describe(exc, space)}") from None
 
     def fit(entry: BaseModel) -> FamilyFit:
-        return FamilyFit(values={name: float(getattr(entry, name)) for name in space.names}, rows=entry.rows)  # type: ignore[attr-defined]
+        values = {name: float(getattr(entry, name)) for name in space.names}
+        return FamilyFit(values=values, rows=entry.rows, sources=entry.sources)  # type: ignore[attr-defined]
 
     data: Any = model
     return EfficiencyTable(
@@ -265,7 +278,7 @@ def _describe(exc: ValidationError, space: ParameterSpace) -> str:
     got = shown(err.get("input"), 24)
     if kind == "extra_forbidden":
         if (len(loc) == 3 and loc[0] == "families") or (len(loc) == 2 and loc[0] == "default"):
-            allowed = [*space.names, "rows"]
+            allowed = [*space.names, "rows", "sources"]
         elif loc[0] == "skipped":
             allowed = ["id", "reason"]
         else:

@@ -106,17 +106,21 @@ def as_catalog(value: object) -> Catalog:
 
 
 def builtin_files() -> list[Path]:
-    """The catalog YAML files shipped inside the package (the calibration table is not a catalog file)."""
+    """The catalog YAML files shipped inside the package (the calibration tables, the framework defaults and the
+    kernel efficiencies are not catalog files)."""
     data = resources.files("computeplan.catalog") / "data"
     return sorted(
         Path(str(p))
         for p in data.iterdir()
-        if p.name.endswith(".yaml") and p.name not in (EFFICIENCY_FILE, INFERENCE_EFFICIENCY_FILE)
+        if p.name.endswith(".yaml")
+        and p.name not in (EFFICIENCY_FILE, INFERENCE_EFFICIENCY_FILE, FRAMEWORKS_FILE, KERNELS_FILE)
     )
 
 
 EFFICIENCY_FILE = "efficiency.yaml"
 INFERENCE_EFFICIENCY_FILE = "inference_efficiency.yaml"
+FRAMEWORKS_FILE = "frameworks.yaml"  # catalog.frameworks reads it
+KERNELS_FILE = "kernels.yaml"  # catalog.kernels reads it
 
 
 def efficiency_table_path(kind: str = "training") -> Path:

@@ -87,7 +87,7 @@ def _layout_text_value(key: str, value: str | None) -> int:
         return int(value)
     expected = "a whole number" + (", true or false" if key in SWITCH_FIELDS else "")
     if key == "recompute":
-        expected = "none, selective, full or 0-2"
+        expected = "none, selective, full, half or 0-3"
     shown = value[:20] + ("..." if len(value) > 20 else "")
     raise InvalidInput("layout", f"{key}: expected {expected}, got {shown!r}")
 
@@ -196,6 +196,8 @@ class TrainingResult:
             "layouts_fitting": self.layouts_fitting if self.searched else None,
             "efficiency": {
                 "calibrated": self.efficiency.calibrated,
+                "calibration": self.efficiency.calibration,
+                "borrowed_from": self.efficiency.borrowed_from,
                 "basis": self.efficiency.basis,
                 "matmul_peak_fraction": self.efficiency.matmul_peak_fraction,
                 "matmul_half_dim": self.efficiency.matmul_half_dim,

@@ -64,6 +64,11 @@ class InferenceEfficiency:
     calibrated: bool = False
     basis: str = "first-principles prior"
 
+    @property
+    def calibration(self) -> str:
+        """``calibrated`` (the family's serving runs fitted these) or ``uncalibrated`` (the cross-chip default)."""
+        return "calibrated" if self.calibrated else "uncalibrated"
+
 
 def kv_bytes_per_token(spec: TransformerSpec, kv_bytes: float) -> float:
     """KV-cache bytes per token of context for the whole model (all layers, all heads)."""

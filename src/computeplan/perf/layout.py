@@ -25,6 +25,7 @@ class Recompute(IntEnum):
     NONE = 0
     SELECTIVE = 1  # attention core only (Korthikanti et al. 2022)
     FULL = 2  # whole layer; only its input is kept
+    HALF = 3  # every second layer in full (torchtitan's selective default; its per-op policy recomputes a like share)
 
 
 class LayoutProblem(IntFlag):
@@ -34,7 +35,7 @@ class LayoutProblem(IntFlag):
     """
 
     CHIP_COUNT = 1  # tp*pp*dp*cp != chips
-    HEADS_SPLIT = 2  # tp does not divide N (or K)
+    HEADS_SPLIT = 2  # tp does not divide N, or neither divides the other of tp and K
     PIPELINE_SPLIT = 4  # pp > L, or vpp does not divide a stage's layers
     BATCH_SPLIT = 8  # dp*mb does not divide the global batch
     EXPERT_SPLIT = 16  # ep does not divide E, or dp*cp
@@ -56,7 +57,9 @@ class LayoutProblem(IntFlag):
 
 _PROBLEM_MESSAGES = {
     LayoutProblem.CHIP_COUNT: "tp*pp*dp*cp does not equal the number of chips",
-    LayoutProblem.HEADS_SPLIT: "tp does not divide the attention heads (or key/value heads)",
+    LayoutProblem.HEADS_SPLIT: (
+        "tp does not divide the attention heads, or the key/value heads and tp do not divide one another"
+    ),
     LayoutProblem.PIPELINE_SPLIT: "pp exceeds the layers, or vpp does not divide the layers of a stage",
     LayoutProblem.BATCH_SPLIT: "dp*mb does not divide the global batch",
     LayoutProblem.EXPERT_SPLIT: "ep does not divide the experts, or dp*cp",

@@ -7,12 +7,18 @@ m = B / (d b) micro-batches per step. All quantities SI; arrays have one entry p
 Cost model, per micro-batch on the busiest pipeline stage (the last: it holds the logits), one function each:
 - matmul FLOPs, forward F_mm = 2 (b s / c) P_mm / t; attention scores (causal) F_att = b s^2 N (H_qk + H_v) / (c t);
   backward 2x matmul and 2.5x attention (flash attention recomputes scores); recompute adds a forward
-  (full) or the attention forward (selective).  [:func:`micro_batch_flops`, :func:`hardware_flops_per_micro_batch`]
+  (full; half of the layers' with half) or the attention forward (selective).
+  [:func:`micro_batch_flops`, :func:`hardware_flops_per_micro_batch`]
 - time = FLOPs / (peak e(x)), e(x) = e_max x / (x + x_half), x the narrowest per-chip matmul dimension;
   attention at e(s/c) times a fixed relative efficiency.  [:func:`compute_times`]
+- fp8 layouts run the layers' linear GEMMs at the fp8 peak times a measured fp8-vs-bf16 efficiency ratio; attention
+  and the output layer stay bf16; casting GEMM operands to fp8 moves extra bytes.  [:func:`fp8_cast_bytes`]
 - element-wise kernels (norms, residuals, activations) move bytes at HBM bandwidth.  [:func:`elementwise_time`]
+- unfused attention (scores in HBM) computes all s^2 scores as narrow batched matmuls and moves each score
+  element's bytes through softmax and dropout.  [:func:`attention_efficiency`, :func:`unfused_score_bytes`]
 - TP: 4 all-reduces of 2 b s D / c bytes per layer (2 forward, 2 backward; +2 with full recompute),
-  exposed. EP: 4 all-to-alls per MoE layer. CP: ring exchange of K,V overlapped with attention.
+  exposed, or hidden behind the matmuls with TP overlap [:func:`tp_exposed_time`]. EP: 4 all-to-alls per MoE
+  layer. CP: ring exchange of K,V overlapped with attention.
   PP: one activation send per stage boundary each way, v times with interleaving.  [:func:`tp_comm_time`, ...]
 Step = (m + (p - 1)/v) t_mb  [1F1B bubble (p-1)/v micro-batches; Narayanan et al. SC21 sec. 2.2]
      + exposed DP traffic + optimizer update.  [:func:`dp_exposed_time`, :func:`optimizer_time`]
@@ -61,6 +67,16 @@ ELEMENTWISE_HIDDEN_TENSORS = 10.0
 ELEMENTWISE_FFN_EXTRA_TENSORS = 1.0  # F-wide tensors the activation moves: one per FFN matrix plus this (estimate)
 ELEMENTWISE_PASSES = 3.0  # forward once, backward twice (reads activations and output gradients); estimate
 ELEMENTWISE_PASSES_FULL_RECOMPUTE = 4.0  # plus the recomputed forward
+HALF_RECOMPUTE_SHARE = 0.5  # Recompute.HALF: share of the layers recomputed in full
+
+# --- unfused attention (scores materialised in HBM: Megatron-LM 2021-22, early Neuron): bytes per score element
+# forward: write QK^T (2), softmax read + write (4), dropout mask (1) and read + write (4), read by AV (2)
+UNFUSED_SCORE_BYTES_FORWARD = 13.0
+UNFUSED_SCORE_BYTES_BACKWARD = 26.0  # the gradients of each step, about twice the forward traffic (estimate)
+UNFUSED_SCORE_ACTIVATION_BYTES = 5.0  # scores 2 B + softmax output 2 B + dropout mask 1 B (Korthikanti Eq. 1)
+UNFUSED_CAUSAL_SHARE = 0.5  # an unfused kernel computes all s^2 scores, the causal FLOPs are half of them
+# fp8 cast of a GEMM operand: read bf16 (2 B), write fp8 (1 B); the amax reduction fused into the producing kernel
+FP8_CAST_BYTES_PER_ELEMENT = 3.0
 
 # --- communication: collectives per layer per micro-batch
 # Megatron-LM's f and g operators: 2 all-reduces in forward and 2 in backward per block (Shoeybi et al. 2019 sec. 3)
@@ -184,7 +200,9 @@ def validity(
     flags = np.zeros(len(lay), dtype=np.int64)
     flags |= _flag(t * p * d * c != cluster.num_chips, LayoutProblem.CHIP_COUNT)
     kv_split = spec.heads if spec.is_mla else spec.kv_heads
-    flags |= _flag((spec.heads % t != 0) | (kv_split % t != 0), LayoutProblem.HEADS_SPLIT)
+    # tp above the key/value heads replicates each of them t / K times (Megatron-Core, NeuronX Distributed)
+    kv_ok = (kv_split % t == 0) | (t % kv_split == 0)
+    flags |= _flag((spec.heads % t != 0) | ~kv_ok, LayoutProblem.HEADS_SPLIT)
     layers_per_stage = -(-spec.layers // p)  # uneven stages allowed; the busiest has ceil(L / p) layers
     flags |= _flag((p > spec.layers) | (layers_per_stage % v != 0), LayoutProblem.PIPELINE_SPLIT)
     flags |= _flag(global_batch % (d * b) != 0, LayoutProblem.BATCH_SPLIT)
@@ -217,17 +235,22 @@ class StepGeometry:
     v: Array  # virtual stages per device
     b: Array  # sequences per micro-batch
     full: BoolArray  # full recompute
+    recomputed_layers: Array  # share of the layers recomputed in full: 1 (full), 1/2 (half), else 0
     selective: BoolArray  # selective (attention) recompute
     sp: BoolArray  # sequence parallel
     zero: NDArray[np.int64]  # ZeRO stage 0-3
     hsdp: BoolArray  # ZeRO-3 sharded inside a scale-up domain, replicated across
+    fp8: BoolArray  # the layers' linear GEMMs run in fp8
+    fused_attention: bool  # flash-style kernel (True) or scores materialised in HBM (Megatron-LM before 2023)
     s: float  # sequence length [tokens]
     tokens: Array  # b s / c: tokens of one micro-batch on one chip
     micro_batches: Array  # m = max(B / (d b), 1)
     layers_per_stage: Array  # ceil(L / p): layers of the busiest stage
 
 
-def step_geometry(spec: TransformerSpec, lay: Layouts, *, global_batch: int, seq_len: int) -> StepGeometry:
+def step_geometry(
+    spec: TransformerSpec, lay: Layouts, *, global_batch: int, seq_len: int, fused_attention: bool = True
+) -> StepGeometry:
     """Degrees as floats, and the per-chip micro-batch (b s / c tokens), m and ceil(L / p)."""
     f64 = np.float64
     t, p, d, c = (x.astype(f64) for x in (lay.tp, lay.pp, lay.dp, lay.cp))
@@ -242,10 +265,15 @@ def step_geometry(spec: TransformerSpec, lay: Layouts, *, global_batch: int, seq
         v=lay.vpp.astype(f64),
         b=b,
         full=lay.recompute == Recompute.FULL,
+        recomputed_layers=np.select(
+            [lay.recompute == Recompute.FULL, lay.recompute == Recompute.HALF], [1.0, HALF_RECOMPUTE_SHARE], 0.0
+        ),
         selective=lay.recompute == Recompute.SELECTIVE,
         sp=lay.sp == 1,
         zero=lay.zero,
         hsdp=lay.hsdp == 1,
+        fp8=lay.fp8 == 1,
+        fused_attention=fused_attention,
         s=s,
         tokens=b * s / c,
         micro_batches=np.maximum(global_batch / np.maximum(d * b, 1.0), 1.0),
@@ -259,9 +287,11 @@ def _sp_split(g: StepGeometry) -> Array:
 
 
 def _recomputed(g: StepGeometry, matmul: Array, attention: Array) -> Array:
-    """Forward work redone in backward, per micro-batch: every layer's (full), attention only (selective)."""
+    """Forward work redone in backward, per micro-batch: every layer's (full), every second layer's (half),
+    attention only (selective)."""
     lps = g.layers_per_stage
-    return np.where(g.full, lps * (matmul + attention), np.where(g.selective, lps * attention, 0.0))
+    whole_layers = g.recomputed_layers * lps * (matmul + attention)
+    return np.where(g.selective, lps * attention, whole_layers)
 
 
 # ---------------------------------------------------------------------------------------------- FLOPs
@@ -276,12 +306,23 @@ class MicroBatchFlops:
     logits: Array  # 2 (b s / c) V D / t, output layer on the last stage
 
 
+def replicated_kv_params(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """K and V projection weights one layer adds by replication when t exceeds the key/value heads K:
+    2 D H (max(K, t) - K) over all t chips (each chip holds one K/V head, of which K are distinct). 0 for MLA."""
+    if spec.is_mla:
+        return np.zeros_like(g.t)
+    extra_heads = np.maximum(g.t - spec.kv_heads, 0.0)
+    return 2.0 * float(spec.hidden) * spec.head_dim * extra_heads
+
+
 def micro_batch_flops(spec: TransformerSpec, g: StepGeometry) -> MicroBatchFlops:
-    """Forward matmul, attention-score and logit FLOPs per micro-batch on one chip (module docstring)."""
+    """Forward matmul, attention-score and logit FLOPs per micro-batch on one chip (module docstring); with
+    replicated key/value heads each chip also projects its copy (:func:`replicated_kv_params`)."""
     h_qk, h_v = _head_dims(spec)
     dim = float(spec.hidden)
+    layer_params = spec.attention_params() + mean_ffn_params_per_token(spec) + replicated_kv_params(spec, g)
     return MicroBatchFlops(
-        matmul_per_layer=2.0 * g.tokens * (spec.attention_params() + mean_ffn_params_per_token(spec)) / g.t,
+        matmul_per_layer=2.0 * g.tokens * layer_params / g.t,
         # causal: half of the 2 (2 b s^2 N H) of QK^T and AV
         attention_per_layer=g.b * g.s * g.s * spec.heads * (h_qk + h_v) / (g.c * g.t),
         logits=2.0 * g.tokens * spec.vocab * dim / g.t,
@@ -326,9 +367,26 @@ def narrowest_matmul_dim(spec: TransformerSpec, g: StepGeometry) -> Array:
     return narrow
 
 
-def attention_efficiency(g: StepGeometry, eff: EfficiencyParams) -> Array:
-    """e(s / c) times the attention kernel's efficiency relative to a large matmul (FlashAttention-2, Dao 2023)."""
-    return matmul_efficiency(np.full_like(g.t, g.s) / g.c, eff) * eff.attention_relative
+def attention_efficiency(spec: TransformerSpec, g: StepGeometry, eff: EfficiencyParams) -> Array:
+    """Fused (flash) attention: e(s / c) times the kernel's efficiency relative to a large matmul (FlashAttention-2,
+    Dao 2023). Unfused: the score products are batched matmuls whose inner dimension is the head width,
+    e(min(s / c, H_qk)), and they compute the masked half too, so half of that per causal FLOP."""
+    if g.fused_attention:
+        return matmul_efficiency(np.full_like(g.t, g.s) / g.c, eff) * eff.attention_relative
+    h_qk, _ = _head_dims(spec)
+    return UNFUSED_CAUSAL_SHARE * matmul_efficiency(np.minimum(g.s / g.c, h_qk) * np.ones_like(g.t), eff)
+
+
+def unfused_score_bytes(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """HBM traffic of materialised attention scores per micro-batch on one chip (0 with a fused kernel): each of
+    the b N s^2 / (c t) score elements of a layer moves 13 B forward and 26 B backward (:data:`UNFUSED_SCORE_BYTES`),
+    13 B more when the forward is recomputed (selective or full)."""
+    if g.fused_attention:
+        return np.zeros_like(g.t)
+    scores = g.b * spec.heads * g.s * g.s / (g.c * g.t)
+    recomputed = np.where(g.selective, 1.0, g.recomputed_layers)
+    per_layer = scores * (UNFUSED_SCORE_BYTES_FORWARD * (1.0 + recomputed) + UNFUSED_SCORE_BYTES_BACKWARD)
+    return g.layers_per_stage * per_layer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,12 +405,24 @@ class ComputeTimes:
 
 
 def compute_times(
-    g: StepGeometry, flops: MicroBatchFlops, *, peak: Array, matmul_eff: Array, attention_eff: Array
+    g: StepGeometry,
+    flops: MicroBatchFlops,
+    *,
+    peak: Array,
+    matmul_eff: Array,
+    attention_eff: Array,
+    bf16_peak: Array | float | None = None,
+    bf16_matmul_eff: Array | None = None,
 ) -> ComputeTimes:
-    """T = FLOPs / (peak e): matmuls and logits at ``matmul_eff``, attention scores at ``attention_eff``."""
+    """T = FLOPs / (peak e): the layers' linear matmuls at ``peak`` x ``matmul_eff`` (the fp8 rate for fp8
+    layouts); attention scores at ``bf16_peak`` x ``attention_eff`` and the output layer at ``bf16_peak`` x
+    ``bf16_matmul_eff``: fp8 training converts only the layers' linear GEMMs (Transformer Engine, torchao float8),
+    attention and the output projection stay bf16. Without the bf16 arguments everything runs at ``peak``."""
+    bf16_peak = peak if bf16_peak is None else bf16_peak
+    bf16_matmul_eff = matmul_eff if bf16_matmul_eff is None else bf16_matmul_eff
     mm_time = flops.matmul_per_layer / (peak * matmul_eff)
-    att_time = flops.attention_per_layer / (peak * attention_eff)
-    logit_time = flops.logits / (peak * matmul_eff)
+    att_time = flops.attention_per_layer / (bf16_peak * attention_eff)
+    logit_time = flops.logits / (bf16_peak * bf16_matmul_eff)
     lps = g.layers_per_stage
     return ComputeTimes(
         attention_per_layer_s=att_time,
@@ -363,10 +433,26 @@ def compute_times(
     )
 
 
+def fp8_cast_bytes(spec: TransformerSpec, g: StepGeometry) -> Array:
+    """HBM bytes of casting to fp8 per micro-batch on one chip (0 for bf16 layouts): every tensor entering a linear
+    GEMM is read in bf16 and written in fp8 (3 B per element, its amax reduction fused into the producer), in the
+    forward the inputs (D to QKV, N H_v to the projection, D to FC1, F_act to FC2, split by t except the D-wide
+    ones without SP) and in the backward the output gradients ((N H_qk + 2 K H_v) / t, D, n_mlp F_act / t, D).
+    Dynamic tensorwise or delayed scaling (torchao float8 "tensorwise", Transformer Engine "delayed")."""
+    h_qk, h_v = _head_dims(spec)
+    dim = float(spec.hidden)
+    kv_heads = spec.heads if spec.is_mla else spec.kv_heads
+    ffn = mean_active_ffn_width(spec)
+    d_wide = 2.0 * dim / _sp_split(g) + 2.0 * dim / _sp_split(g)  # forward inputs to QKV and FC1; backward dY of 2
+    split = (spec.heads * h_v + ffn + spec.heads * h_qk + 2.0 * kv_heads * h_v + _mlp_matrices(spec) * ffn) / g.t
+    per_layer = FP8_CAST_BYTES_PER_ELEMENT * g.tokens * (d_wide + split)
+    return np.where(g.fp8, g.layers_per_stage * per_layer, 0.0)
+
+
 def elementwise_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
     """Norms, residuals, dropout (D-wide, split by SP) and the activation function (F-wide, split by TP) per
     micro-batch: L_stage passes 2 (b s / c) (10 D / t_sp + (n_mlp + 1) F_act / t) bytes at eta_mem x HBM bandwidth,
-    3 passes (forward, backward) or 4 with full recompute."""
+    3 passes (forward, backward) or 4 with full recompute (3.5 with half)."""
     dim = float(spec.hidden)
     ffn_tensors = _mlp_matrices(spec) + ELEMENTWISE_FFN_EXTRA_TENSORS
     per_pass = (
@@ -374,8 +460,8 @@ def elementwise_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyPar
         * g.tokens
         * (ELEMENTWISE_HIDDEN_TENSORS * dim / _sp_split(g) + ffn_tensors * mean_active_ffn_width(spec) / g.t)
     )
-    passes = np.where(g.full, ELEMENTWISE_PASSES_FULL_RECOMPUTE, ELEMENTWISE_PASSES)
-    moved = g.layers_per_stage * per_pass * passes
+    passes = ELEMENTWISE_PASSES + g.recomputed_layers * (ELEMENTWISE_PASSES_FULL_RECOMPUTE - ELEMENTWISE_PASSES)
+    moved = g.layers_per_stage * per_pass * passes + fp8_cast_bytes(spec, g) + unfused_score_bytes(spec, g)
     return moved / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
 
 
@@ -383,12 +469,22 @@ def elementwise_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyPar
 
 
 def tp_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams, g: StepGeometry) -> Array:
-    """Exposed tensor-parallel traffic per micro-batch: L_stage x 4 (6 with full recompute) all-reduces of
+    """Exposed tensor-parallel traffic per micro-batch: L_stage x 4 (6 with full recompute, 5 with half) all-reduces of
     2 (b s / c) D bytes over t ranks (Megatron-LM; with SP the reduce-scatter + all-gather pair costs the same)."""
     tp_bytes = BYTES_BF16 * g.tokens * float(spec.hidden)
-    count = np.where(g.full, TP_ALL_REDUCES_PER_LAYER_FULL_RECOMPUTE, TP_ALL_REDUCES_PER_LAYER)
+    count = TP_ALL_REDUCES_PER_LAYER + g.recomputed_layers * (
+        TP_ALL_REDUCES_PER_LAYER_FULL_RECOMPUTE - TP_ALL_REDUCES_PER_LAYER
+    )
     per_layer = count * collectives.all_reduce_time(cluster, tp_bytes, g.t, np.ones_like(g.t), eff.network_efficiency)
     return g.layers_per_stage * per_layer
+
+
+def tp_exposed_time(tp_comm_s: Array, compute: ComputeTimes) -> Array:
+    """Tensor-parallel traffic left exposed when it overlaps the layer's matmuls (Megatron/Transformer Engine
+    TP-comm overlap, XLA collective matmul, torchtitan async TP): the part beyond the micro-batch's compute time,
+    max(T_tp - T_compute, 0); the chunked matmuls are assumed to keep their efficiency."""
+    exposed: Array = np.maximum(tp_comm_s - compute.total_s, 0.0)
+    return exposed
 
 
 def cp_comm_time(
@@ -396,7 +492,11 @@ def cp_comm_time(
 ) -> Array:
     """Exposed context-parallel traffic per micro-batch: per layer, the all-gather of K,V (2 K H / t wide, or
     r_kv + H_rope for MLA) over c ranks beyond the forward attention, and twice it beyond the backward's 2.5x."""
-    kv_width = (spec.kv_lora_rank + spec.qk_rope_head_dim) if spec.is_mla else 2.0 * spec.kv_heads * spec.head_dim / g.t
+    kv_width = (
+        (spec.kv_lora_rank + spec.qk_rope_head_dim)
+        if spec.is_mla
+        else 2.0 * np.maximum(spec.kv_heads, g.t) * spec.head_dim / g.t
+    )
     kv_bytes = BYTES_BF16 * g.tokens * kv_width
     forward = collectives.all_gather_time(cluster, kv_bytes * g.c, g.c, g.t, eff.network_efficiency)
     exposed: Array = np.maximum(forward - attention_per_layer_s, 0.0) + np.maximum(
@@ -412,7 +512,9 @@ def ep_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams,
         return np.zeros_like(g.t)
     a2a_bytes = BYTES_BF16 * g.tokens * float(spec.hidden) * spec.top_k / _sp_split(g)
     a2a = collectives.all_to_all_time(cluster, a2a_bytes, g.e, g.t * g.c, eff.network_efficiency)
-    count = np.where(g.full, EP_ALL_TO_ALLS_PER_LAYER_FULL_RECOMPUTE, EP_ALL_TO_ALLS_PER_LAYER)
+    count = EP_ALL_TO_ALLS_PER_LAYER + g.recomputed_layers * (
+        EP_ALL_TO_ALLS_PER_LAYER_FULL_RECOMPUTE - EP_ALL_TO_ALLS_PER_LAYER
+    )
     return g.layers_per_stage * moe_layer_share(spec) * count * a2a
 
 
@@ -439,23 +541,33 @@ def params_per_chip(spec: TransformerSpec, g: StepGeometry) -> Array:
     routed experts (split by expert parallelism), V D one embedding table."""
     n_layers = float(spec.layers)
     expert_params = spec.expert_params_total()
-    layer_params = (float(spec.param_count()) - spec.embedding_params() - expert_params) / n_layers
+    distinct = (float(spec.param_count()) - spec.embedding_params() - expert_params) / n_layers
+    layer_params = distinct + replicated_kv_params(spec, g)
     lps = g.layers_per_stage
     return (lps * layer_params + spec.vocab * float(spec.hidden)) / g.t + lps * (expert_params / n_layers) / (g.t * g.e)
 
 
+def replica_group(g: StepGeometry) -> Array:
+    """Ranks holding the same weights, over which gradients are reduced and optimizer state sharded: d c (context
+    parallel ranks hold the same weights: Megatron-Core's distributed optimizer and torchtitan's FSDP shard over
+    data x context parallel)."""
+    group: Array = g.d * g.c
+    return group
+
+
 def zero3_shard_group(cluster: Cluster, g: StepGeometry) -> tuple[Array, Array]:
-    """(ranks a ZeRO-3 shard group spans, groups that hold replicas): all d ranks and 1 replica, or with hsdp
-    the d ranks inside one scale-up domain and the number of domains (PyTorch HSDP)."""
-    dp_in, dp_out = collectives.split_group(cluster, g.d, g.t * g.c)
-    return np.where(g.hsdp, dp_in, g.d), np.where(g.hsdp, dp_out, 1.0)
+    """(ranks a ZeRO-3 shard group spans, groups that hold replicas): all d c ranks and 1 replica, or with hsdp
+    the d c ranks inside one scale-up domain and the number of domains (PyTorch HSDP)."""
+    group = replica_group(g)
+    dp_in, dp_out = collectives.split_group(cluster, group, g.t)
+    return np.where(g.hsdp, dp_in, group), np.where(g.hsdp, dp_out, 1.0)
 
 
 def gradient_all_reduce_time(cluster: Cluster, eff: EfficiencyParams, g: StepGeometry, grad_bytes: Array) -> Array:
-    """Bucketed all-reduce of the bf16 gradients over d ranks: ceil(S / 50 MB) all-reduces of S / buckets bytes,
-    each paying the latency (PyTorch DDP and Megatron-LM reduce in buckets of tens of MB)."""
+    """Bucketed all-reduce of the bf16 gradients over the d c replica ranks: ceil(S / 50 MB) all-reduces of
+    S / buckets bytes, each paying the latency (PyTorch DDP and Megatron-LM reduce in buckets of tens of MB)."""
     buckets = np.maximum(np.ceil(grad_bytes / DP_BUCKET_BYTES), 1.0)
-    each = collectives.all_reduce_time(cluster, grad_bytes / buckets, g.d, g.t * g.c, eff.network_efficiency)
+    each = collectives.all_reduce_time(cluster, grad_bytes / buckets, replica_group(g), g.t, eff.network_efficiency)
     return buckets * each
 
 
@@ -474,7 +586,7 @@ def fsdp_exposed_time(
     hidden up to ``dp_overlap`` of a backward."""
     shard, replicas = zero3_shard_group(cluster, g)
     eta, window = eff.network_efficiency, eff.dp_overlap
-    stride = g.t * g.c
+    stride = g.t
     lps = g.layers_per_stage
     per_layer = REDUCE_SCATTER_SHARE * collectives.all_reduce_time(cluster, grad_bytes / lps, shard, stride, eta)
     traffic = g.micro_batches * FSDP_COLLECTIVES_PER_LAYER * lps * per_layer
@@ -492,7 +604,7 @@ def dp_exposed_time(
     forward_window_s: Array,
     backward_window_s: Array,
 ) -> Array:
-    """Data-parallel gradient traffic not hidden behind compute, per step (0 when d = 1):
+    """Data-parallel gradient traffic not hidden behind compute, per step (0 when d c = 1):
     ZeRO-0 max(T_ar - w T_bwd, 0); ZeRO-1/2 the reduce-scatter and all-gather halves hidden behind a backward and
     a forward: max(T_ar/2 - w T_bwd, 0) + max(T_ar/2 - w T_fwd, 0); ZeRO-3 :func:`fsdp_exposed_time`.
     w = ``dp_overlap``, the windows those of one micro-batch (the last, whose backward the reduction overlaps)."""
@@ -506,7 +618,7 @@ def dp_exposed_time(
         cluster, eff, g, grad_bytes, forward_window_s=forward_window_s, backward_window_s=backward_window_s
     )
     exposed = np.where(g.zero == 0, ddp, np.where(g.zero == 3, fsdp, zero12))
-    return np.where(g.d > 1, exposed, 0.0)
+    return np.where(replica_group(g) > 1, exposed, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------- optimizer, memory
@@ -523,9 +635,10 @@ class ZeroShards:
 
 def zero_shards(cluster: Cluster, g: StepGeometry) -> ZeroShards:
     """ZeRO stage s shards optimizer state (s >= 1), gradients (s >= 2) and weights (s = 3) (Rajbhandari et al.
-    2020 sec. 5); stage 3 shards over its group (:func:`zero3_shard_group`), stages 1-2 over all d ranks."""
+    2020 sec. 5); stage 3 shards over its group (:func:`zero3_shard_group`), stages 1-2 over all d c replica
+    ranks (:func:`replica_group`)."""
     shard, _ = zero3_shard_group(cluster, g)
-    group = np.where(g.zero == 3, shard, g.d)
+    group = np.where(g.zero == 3, shard, replica_group(g))
     return ZeroShards(
         weights=np.where(g.zero == 3, shard, 1.0),
         grads=np.where(g.zero >= 2, group, 1.0),
@@ -547,11 +660,15 @@ def activation_bytes_per_layer(spec: TransformerSpec, g: StepGeometry) -> Array:
     sb = g.tokens
     sbh = sb * float(spec.hidden)
     replicated = REPLICATED_ACTIVATION_BYTES * sbh / _sp_split(g)
-    kv_heads = spec.heads if spec.is_mla else spec.kv_heads
+    kv_heads = spec.heads if spec.is_mla else np.maximum(spec.kv_heads, g.t)  # replicated when t > K
     q_kv = BYTES_BF16 * sb * (spec.heads * h_qk + 2.0 * kv_heads * h_v)
     context = BYTES_BF16 * sb * spec.heads * h_v
     mlp = BYTES_BF16 * sb * mean_active_ffn_width(spec) * _mlp_matrices(spec)
-    return replicated + (q_kv + context + mlp) / g.t
+    # unfused attention keeps its scores, softmax output and dropout mask (5 B per score; Korthikanti et al. Eq. 1)
+    # unless selective recompute redoes them
+    scores = 0.0 if g.fused_attention else UNFUSED_SCORE_ACTIVATION_BYTES * g.b * spec.heads * g.s * g.s / g.c
+    scores_kept = np.where(g.selective, 0.0, scores)
+    return replicated + (q_kv + context + mlp + scores_kept) / g.t
 
 
 def in_flight_micro_batches(g: StepGeometry) -> Array:
@@ -563,12 +680,13 @@ def in_flight_micro_batches(g: StepGeometry) -> Array:
 
 def activation_memory(spec: TransformerSpec, g: StepGeometry) -> Array:
     """Activations held per chip: L_stage layers x in-flight micro-batches of :func:`activation_bytes_per_layer`;
-    with full recompute each layer keeps only its input 2 s b D / t_sp, plus one layer's full activations
-    while it is recomputed."""
+    a layer recomputed in full (all with full recompute, half of them with half) keeps only its input 2 s b D / t_sp,
+    plus one layer's full activations while it is recomputed."""
     none = activation_bytes_per_layer(spec, g)
     sbh = g.tokens * float(spec.hidden)
-    kept = np.where(g.full, BYTES_BF16 * sbh / _sp_split(g), none)
-    held: Array = g.layers_per_stage * kept * in_flight_micro_batches(g) + np.where(g.full, none, 0.0)
+    share = g.recomputed_layers
+    kept = share * BYTES_BF16 * sbh / _sp_split(g) + (1.0 - share) * none
+    held: Array = g.layers_per_stage * kept * in_flight_micro_batches(g) + np.where(share > 0, none, 0.0)
     return held
 
 
@@ -625,22 +743,31 @@ def training_step(
     *,
     global_batch: int,
     seq_len: int,
+    fused_attention: bool = True,
+    tp_overlap: bool = False,
 ) -> StepArrays:
-    """Price one optimizer step for every layout in ``lay`` (see the module docstring for the equations).
+    """Price one optimizer step for every layout in ``lay`` (see the module docstring for the equations);
+    ``fused_attention`` False prices attention with materialised scores (Megatron-LM before FlashAttention);
+    ``tp_overlap`` hides tensor-parallel collectives behind the layer's matmuls (:func:`tp_exposed_time`).
 
     t_mb = compute + element-wise + TP + CP + EP + PP traffic; step = m t_mb + bubble + exposed DP + optimizer.
     """
-    g = step_geometry(spec, lay, global_batch=global_batch, seq_len=seq_len)
+    g = step_geometry(spec, lay, global_batch=global_batch, seq_len=seq_len, fused_attention=fused_attention)
     flops = micro_batch_flops(spec, g)
+    bf16_matmul_eff = matmul_efficiency(narrowest_matmul_dim(spec, g), eff)
     compute = compute_times(
         g,
         flops,
         peak=matmul_peak(cluster, lay),
-        matmul_eff=matmul_efficiency(narrowest_matmul_dim(spec, g), eff),
-        attention_eff=attention_efficiency(g, eff),
+        matmul_eff=np.where(g.fp8, eff.fp8_matmul_relative, 1.0) * bf16_matmul_eff,
+        attention_eff=attention_efficiency(spec, g, eff),
+        bf16_peak=cluster.peak(Precision.BF16),
+        bf16_matmul_eff=bf16_matmul_eff,
     )
     elem = elementwise_time(spec, cluster, eff, g)
     tp = tp_comm_time(spec, cluster, eff, g)
+    if tp_overlap:
+        tp = tp_exposed_time(tp, compute)
     cp = cp_comm_time(spec, cluster, eff, g, compute.attention_per_layer_s)
     ep = ep_comm_time(spec, cluster, eff, g)
     pp = pp_comm_time(spec, cluster, eff, g)

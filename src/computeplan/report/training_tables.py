@@ -150,7 +150,7 @@ def print_validation(report: ValidationReport, path: str) -> None:
         if r.filled:
             detail += f"  [searched: {', '.join(r.filled)}]"
         if r.layout and not r.calibrated:
-            detail += "  [uncalibrated]"
+            detail += f"  [{r.calibration}]"
         cells = [
             safe_text(r.id),
             "held out" if r.id in report.held_out else "fit",
@@ -165,7 +165,7 @@ def print_validation(report: ValidationReport, path: str) -> None:
             cells.append("-" if other is None or other.predicted is None else f"{other.predicted:.4g}")
             cells.append("-" if other is None or other.error_pct is None else f"{other.error_pct:+.1f}")
             if other is not None and other.layout and not other.calibrated:
-                detail += "  [LOSO: uncalibrated]"
+                detail += f"  [LOSO: {other.calibration}]"
         table.add_row(*cells, safe_text(detail))
     console.print(table)
     for row_id, reason in report.skipped:

@@ -112,7 +112,14 @@ def enumerate_layouts(
     _check_bounds(n, global_batch)
     kv_split = spec.heads if spec.is_mla else spec.kv_heads
     tp_cap = max(cluster.scaleup_domain_chips, 8)
-    tps = _allowed("tp", (x for x in divisors(math.gcd(spec.heads, kv_split)) if x <= tp_cap and n % x == 0), fixed)
+    # tp divides the heads, and divides or is a multiple of the key/value heads (replicated then); the search
+    # stops at one scale-up domain, a field the caller fixes is taken whatever its size
+    tp_options = (
+        x
+        for x in divisors(spec.heads)
+        if n % x == 0 and (kv_split % x == 0 or x % kv_split == 0) and (x <= tp_cap or "tp" in fixed)
+    )
+    tps = _allowed("tp", tp_options, fixed)
     columns: dict[str, list[int]] = {name: [] for name in LAYOUT_FIELDS}
     recomputes = _allowed("recompute", [int(r) for r in Recompute], fixed)
     zeros = _allowed("zero", [0, 1, 2, 3], fixed)
@@ -128,7 +135,7 @@ def enumerate_layouts(
     for tp in tps:
         for pp in _allowed("pp", (x for x in divisors(n // tp) if x <= spec.layers), fixed):
             rest = n // (tp * pp)
-            cps = (x for x in divisors(rest) if x <= MAX_CP and (x == 1 or seq_len % (2 * x) == 0))
+            cps = (x for x in divisors(rest) if (x <= MAX_CP or "cp" in fixed) and (x == 1 or seq_len % (2 * x) == 0))
             for cp in _allowed("cp", cps, fixed):
                 visited += 1
                 if visited > MAX_LAYOUTS:
@@ -140,8 +147,14 @@ def enumerate_layouts(
                     continue
                 eps = _allowed("ep", divisors(math.gcd(spec.experts, dp * cp)) if spec.is_moe else [1], fixed)
                 stage_layers = -(-spec.layers // pp)
-                vpps = _allowed("vpp", [x for x in divisors(stage_layers) if x <= MAX_VPP] if pp > 1 else [1], fixed)
-                mbs = _allowed("mb", [x for x in divisors(global_batch // dp) if x <= MAX_MICRO_BATCH], fixed)
+                vpps = _allowed(
+                    "vpp",
+                    [x for x in divisors(stage_layers) if x <= MAX_VPP or "vpp" in fixed] if pp > 1 else [1],
+                    fixed,
+                )
+                mbs = _allowed(
+                    "mb", [x for x in divisors(global_batch // dp) if x <= MAX_MICRO_BATCH or "mb" in fixed], fixed
+                )
                 sps = _allowed("sp", [0, 1] if tp > 1 else [0], fixed)
                 added = len(eps) * len(vpps) * len(mbs) * len(sps)
                 if (len(base) + added) * per_base > MAX_LAYOUTS:

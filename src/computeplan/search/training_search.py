@@ -60,6 +60,7 @@ class TrainingEstimate:
     num_chips: int
     calibrated: bool
     calibration_basis: str
+    calibration: str = "uncalibrated"  # calibrated, borrowed (another family's fit) or uncalibrated
     time_to_train_s: float | None = None
     chip_hours: float | None = None
     energy_j: float | None = None
@@ -90,6 +91,7 @@ class TrainingEstimate:
             "energy_j": self.energy_j,
             "cost_usd": self.cost_usd,
             "calibrated": self.calibrated,
+            "calibration": self.calibration,
             "calibration_basis": self.calibration_basis,
             "notes": self.notes,
         }
@@ -139,7 +141,7 @@ def _estimate(
     tps = float(steps.tokens_per_s[i])
     notes = []
     if not eff.calibrated:
-        notes.append(f"uncalibrated: {eff.basis}")
+        notes.append(f"{eff.calibration}: {eff.basis}")
     if cluster.announced:
         notes.append(f"chip '{cluster.chip_id}' is announced, not shipping: its figures are projections")
     estimate = TrainingEstimate(
@@ -157,6 +159,7 @@ def _estimate(
         model_flops_per_step=float(steps.model_flops[i]),
         num_chips=cluster.num_chips,
         calibrated=eff.calibrated,
+        calibration=eff.calibration,
         calibration_basis=eff.basis,
         notes=notes,
     )
