@@ -1,10 +1,9 @@
 """The Python API: one call per question, by catalog id or YAML file, returning typed results.
 
-This is a thin facade. It resolves ids and files through the catalog (the built-in one unless ``catalog`` is
-given; the environment is never read here), builds the typed specs and jobs, and calls the library layer
-(:mod:`computeplan.estimate`, :mod:`computeplan.fleet`, :mod:`computeplan.calibration`). Every result is a frozen
-dataclass with ``to_dict()`` (JSON-ready, SI units) and ``to_frame()`` (a pandas DataFrame); README.md shows each.
-An argument of the wrong kind (a dict for a file, a string for a catalog) is an :class:`InvalidInput` naming it.
+A thin facade: it resolves ids and files through the catalog (the built-in one unless ``catalog`` is given; the
+environment is never read here), builds the typed specs and jobs, and calls the library layer (estimate, fleet,
+calibration). Every result is a frozen dataclass with ``to_dict()`` (JSON-ready, SI units) and ``to_frame()``
+(pandas); README.md shows each. An argument of the wrong kind is an :class:`InvalidInput` naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from computeplan.catalog.schema import ModelEntry
 from computeplan.errors import CatalogError, InvalidInput, shown
 from computeplan.estimate.efficiency import EfficiencyTables, as_efficiency_tables
 from computeplan.estimate.facts import pue_or_default
+from computeplan.estimate.frameworks import framework_named
 from computeplan.estimate.reliability import MAX_RUN_DAYS, estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import ServingResult, estimate_serving
 from computeplan.estimate.training import TrainingResult, estimate_training, parse_layout
@@ -79,27 +79,27 @@ def train(
     overrides: Mapping[str, str | int | bool] | None = None,
     pue: float | None = None,
     failures: bool = True,
+    framework: str | None = None,
     catalog: Catalog | None = None,
     efficiency: EfficiencyTables | None = None,
 ) -> TrainingResult:
     """The fastest layouts for training ``model`` on ``chips`` chips of ``chip`` (or price one ``layout``, e.g.
     ``"tp=8,pp=4"``), with MFU, memory and, given ``tokens``, time, energy and cost to train and goodput with
     failures. ``global_batch`` is in sequences; else ``global_batch_tokens`` (default 4M) is rounded to them.
+    ``framework`` (``megatron-core``, ``torchtitan``, ...) prices its attention kernel and communication overlap;
     ``pue`` defaults to the catalog's (:func:`computeplan.estimate.facts.default_pue`)."""
     checks.whole("chips", chips, low=1, high=MAX_CHIPS)
-    checks.flag("allow_fp8", allow_fp8)
-    checks.flag("failures", failures)
+    allow_fp8, failures = checks.flag("allow_fp8", allow_fp8), checks.flag("failures", failures)
     tables = as_efficiency_tables(efficiency)
     catalog, chip_id = resolve_chip(as_catalog(catalog), chip)
     spec = resolve_model(catalog, model)
-    if overrides is not None:
-        spec = override_spec(spec, overrides)
+    spec = override_spec(spec, overrides) if overrides is not None else spec
     seq = spec.seq_len if seq_len is None else seq_len
     if global_batch is not None and global_batch_tokens is not None:
         raise InvalidInput("global_batch_tokens", "give the batch in sequences (global_batch) or in tokens, not both")
-    if global_batch is None:
-        tokens_per_step = DEFAULT_BATCH_TOKENS if global_batch_tokens is None else global_batch_tokens
-        global_batch = sequences_for_tokens(tokens_per_step, seq)
+    if global_batch is None:  # from the tokens per step, 4M by default
+        batch_tokens = DEFAULT_BATCH_TOKENS if global_batch_tokens is None else global_batch_tokens
+        global_batch = sequences_for_tokens(batch_tokens, seq)
     job = TrainingJob(seq_len=seq, global_batch=global_batch, tokens=tokens, pue=pue_or_default(catalog, pue))
     cluster = cluster_from_catalog(catalog, chip_id, chips, system_id=system)
     return estimate_training(
@@ -111,6 +111,7 @@ def train(
         top=top,
         allow_fp8=allow_fp8,
         reliability=reliability_from_catalog(catalog) if failures else None,
+        framework=framework_named(framework),
     )
 
 

@@ -227,3 +227,15 @@ def test_model_and_chip_from_yaml_files(capsys, tmp_path):
     data = json.loads(out)
     assert data["model"] == "tiny-llama" and data["chip"] == "my-accel"
     assert "uncalibrated" in " ".join(data["results"][0]["notes"])
+
+
+def test_framework_prices_its_software_and_unknown_names_are_refused(capsys):
+    args = ["train", "--model", "llama3-8b", "--chip", "h100-sxm", "--chips", "64", "--json"]
+    code, out, _ = run(capsys, *args, "--framework", "NeMo")
+    data = json.loads(out)
+    assert code == 0 and data["framework"] == "nemo" and data["software"]["tp_overlap"] is True
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and json.loads(out)["framework"] is None
+    assert json.loads(out)["results"][0]["calibration"] == "calibrated"
+    code, _, err = run(capsys, *args, "--framework", "torchtitn")
+    assert code == 2 and "--framework: unknown framework 'torchtitn' (did you mean 'torchtitan'?)" in err

@@ -104,7 +104,7 @@ def _zeros(**over):
     return base
 
 
-@pytest.mark.parametrize(("recompute", "recompute_s"), [(0, 0.0), (1, 16.0), (2, 64.0)])
+@pytest.mark.parametrize(("recompute", "recompute_s"), [(0, 0.0), (1, 16.0), (2, 64.0), (3, 32.0)])
 def test_compute_times_by_hand(recompute, recompute_s):
     g, _ = geometry(tiny(), recompute=recompute)
     flops = tr.micro_batch_flops(tiny(), g)
@@ -114,7 +114,7 @@ def test_compute_times_by_hand(recompute, recompute_s):
     assert times.attention_per_layer_s[0] == 8
     assert times.forward_s[0] == 2 * (24 + 8) + 2.5  # 66.5
     assert times.backward_s[0] == 2 * (2 * 24 + 2.5 * 8) + 2 * 2.5  # 141
-    assert times.recompute_s[0] == recompute_s  # full: 2 x (24 + 8); selective: 2 x 8
+    assert times.recompute_s[0] == recompute_s  # full: 2 x (24 + 8); selective: 2 x 8; half: 2 x (24 + 8) / 2
     assert times.total_s[0] == 66.5 + 141 + recompute_s
 
 
@@ -344,3 +344,67 @@ def test_validity_returns_int64_layout_problem_bits():
     assert LayoutProblem(int(flags[1])) == (
         LayoutProblem.EXPERTS_ON_DENSE_MODEL | LayoutProblem.HSDP_WITHOUT_ZERO3 | LayoutProblem.FP8_UNSUPPORTED
     )
+
+
+def test_fp8_runs_only_the_linear_gemms_at_the_fp8_rate():
+    g, _ = geometry(tiny(), fp8=1)
+    flops = tr.micro_batch_flops(tiny(), g)
+    one = np.ones(1)
+    times = tr.compute_times(
+        g,
+        flops,
+        peak=2048 * one,  # fp8
+        matmul_eff=0.5 * 0.89 * one,
+        attention_eff=0.25 * one,
+        bf16_peak=1024 * one,
+        bf16_matmul_eff=0.5 * one,
+    )
+    # per layer: matmul 12,288 / (2,048 x 0.445) s; attention 2,048 / (1,024 x 0.25) = 8 s at the bf16 peak;
+    # logits 1,280 / (1,024 x 0.5) = 2.5 s (the output layer stays bf16)
+    matmul = 12_288 / (2048 * 0.445)
+    assert times.attention_per_layer_s[0] == 8
+    assert times.forward_s[0] == pytest.approx(2 * (matmul + 8) + 2.5)
+    assert 2 * 24 / (2 * matmul) == pytest.approx(1.78)  # the GEMMs alone: 1.78x faster than bf16, not 2x
+
+
+def test_fp8_cast_bytes_by_hand():
+    g, _ = geometry(tiny(), fp8=1)
+    # per layer, 3 B x 16 tokens x (D-wide forward inputs and backward gradients 2 x 8 + 2 x 8 = 32, and over t = 2:
+    # N H_v 8 + F 32 + N H_qk 8 + 2 K H_v 16 + 2 F 64 = 128 / 2 = 64) = 4,608 B; 2 layers
+    assert tr.fp8_cast_bytes(tiny(), g)[0] == 2 * 3 * 16 * (32 + 64)
+    g_bf16, _ = geometry(tiny(), fp8=0)
+    assert tr.fp8_cast_bytes(tiny(), g_bf16)[0] == 0
+
+
+@pytest.mark.parametrize(("recompute", "per_score"), [(0, 13 + 26), (1, 2 * 13 + 26), (2, 2 * 13 + 26)])
+def test_unfused_attention_moves_its_scores_through_hbm(recompute, per_score):
+    _, lay = geometry(tiny(), recompute=recompute)
+    g = tr.step_geometry(tiny(), lay, global_batch=8, seq_len=16, fused_attention=False)
+    # b N s^2 / (c t) = 2 x 2 x 256 / 4 = 256 scores per layer; 2 layers
+    assert tr.unfused_score_bytes(tiny(), g)[0] == 2 * 256 * per_score
+    fused = tr.step_geometry(tiny(), lay, global_batch=8, seq_len=16)
+    assert tr.unfused_score_bytes(tiny(), fused)[0] == 0
+    # the score products are batched matmuls of inner dimension H = 4 that compute the masked half too:
+    # 0.5 x e(min(s / c = 8, 4)) = 0.5 x 0.5 x 4 / (4 + 8)
+    assert tr.attention_efficiency(tiny(), g, EFF)[0] == pytest.approx(0.5 * 0.5 * 4 / 12)
+
+
+def test_overlapped_traffic_is_exposed_only_beyond_the_compute():
+    one = np.ones(2)
+    compute = tr.ComputeTimes(attention_per_layer_s=one, forward_s=10 * one, backward_s=20 * one, recompute_s=0 * one)
+    np.testing.assert_array_equal(tr.overlapped_exposed_time(np.array([5.0, 50.0]), compute), [0.0, 20.0])
+
+
+def test_half_recompute_sits_between_none_and_full():
+    spec = tiny()
+    g_none, _ = geometry(spec, recompute=0)
+    g_full, _ = geometry(spec, recompute=2)
+    g_half, _ = geometry(spec, recompute=3)
+    none, full, half = (tr.activation_memory(spec, g)[0] for g in (g_none, g_full, g_half))
+    one_layer = tr.activation_bytes_per_layer(spec, g_none)[0]
+    # half the layers keep everything, half only their input; plus one layer's activations while recomputing
+    assert half == pytest.approx((none + full) / 2 + one_layer / 2)
+    c = cluster(hbm_bw=1024.0)
+    # 3.5 element-wise passes: between 3 (none) and 4 (full)
+    e_none, e_full, e_half = (tr.elementwise_time(spec, c, EFF, g)[0] for g in (g_none, g_full, g_half))
+    assert e_half == pytest.approx((e_none + e_full) / 2)

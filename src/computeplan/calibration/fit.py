@@ -101,18 +101,15 @@ def fit(
     return space.from_vector(result.x)
 
 
-# A family is fitted only on at least this many rows, and (CalibratedModel.min_family_sources) publications: with
-# less, a few rows of one setup would decide its parameters (training asks two publications, issue 9).
-MIN_FAMILY_ROWS = 3
-
-
 def _sources(rows: Sequence[Prepared[Any, Any]]) -> int:
     return len({publication(item.run.source) for item in rows})
 
 
-def enough_evidence(rows: Sequence[Prepared[Any, Any]], min_sources: int = 1) -> bool:
-    """True when ``rows`` hold at least :data:`MIN_FAMILY_ROWS` rows of ``min_sources`` publications."""
-    return len(rows) >= MIN_FAMILY_ROWS and _sources(rows) >= min_sources
+def enough_evidence(rows: Sequence[Prepared[Any, Any]], min_rows: int = 1, min_sources: int = 1) -> bool:
+    """True when ``rows`` hold at least ``min_rows`` rows from ``min_sources`` publications (a model's
+    ``min_family_rows`` and ``min_family_sources``: training asks 3 rows from 2 publications, so that no fitted
+    parameter rests on one setup)."""
+    return len(rows) >= min_rows and _sources(rows) >= min_sources
 
 
 def fit_table(
@@ -149,7 +146,7 @@ def fit_table(
 
     fitted: dict[str, FamilyFit] = {}
     for family, rows in sorted(families.items()):
-        if not enough_evidence(rows, model.min_family_sources):
+        if not enough_evidence(rows, model.min_family_rows, model.min_family_sources):
             continue  # predicted with a borrowed fit or the cross-chip default, and marked so
         fitted[family] = rounded(fit(model.space, rows, predict_fn, model.prior_weight), len(rows), _sources(rows))
         done += len(rows)

@@ -74,7 +74,8 @@ class CalibratedModel(ABC, Generic[RunT, CaseT, EvalT, ParamsT]):
     default_num_chips: int | None  # None: the column is required
     space: ParameterSpace
     prior_weight: float  # pull of the fit towards the priors (0: none)
-    # a family is fitted only on rows of at least this many publications (and 3 rows; calibration.fit)
+    # a family is fitted only on at least this many rows from this many publications (calibration.fit)
+    min_family_rows: int = 1
     min_family_sources: int = 1
     decimals: int  # digits after the point of fitted values in a written table
     no_prediction_reason: str  # the reason given when no candidate of a case can run (see why_not)

@@ -19,6 +19,7 @@ from computeplan.calibration.runs import MAX_WHOLE, BadRow, Cells, MeasuredRun
 from computeplan.catalog.efficiency_schema import EfficiencyTable
 from computeplan.catalog.frameworks import LOCAL_BATCH, PER_STAGE, FrameworkDefaults, builtin_frameworks
 from computeplan.catalog.loader import Catalog
+from computeplan.estimate.frameworks import software_of
 from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
 from computeplan.hardware.efficiency import (
     PRIOR,
@@ -28,7 +29,7 @@ from computeplan.hardware.efficiency import (
     with_family_kernels,
 )
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts
-from computeplan.perf.training import model_flops_per_token, training_step, validity
+from computeplan.perf.training import DEFAULT_SOFTWARE, Software, model_flops_per_token, training_step, validity
 from computeplan.search.space import enumerate_layouts
 from computeplan.units import TERA
 from computeplan.workload.transformer import TransformerSpec
@@ -79,8 +80,7 @@ class TrainingCase:
     searched: list[str]
     fixed: Mapping[str, list[int]] = field(default_factory=dict)  # the layout fields the row gave
     defaulted: Mapping[str, int] = field(default_factory=dict)  # blank fields given the framework's default
-    fused_attention: bool = True  # the framework's attention kernel is flash-style
-    tp_overlap: bool = False  # the framework overlaps tensor-parallel collectives with matmuls
+    software: Software = DEFAULT_SOFTWARE  # what the row's framework does beyond the layout
     framework_notes: tuple[str, ...] = ()  # how the framework's defaults were applied
 
 
@@ -113,7 +113,8 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
     default_num_chips = None
     space = TRAINING_SPACE
     prior_weight = 0.0  # enough runs per family; no pull towards the priors
-    min_family_sources = 2  # one publication's setup alone never decides a family's efficiency (issue 9)
+    min_family_rows = 3  # no parameter rests on fewer than three runs
+    min_family_sources = 2  # nor on one publication's setup alone (issue 9)
     decimals = 4
     no_prediction_reason = "no layout consistent with the row can run"
     value_ranges = TRAINING_VALUE_RANGES
@@ -191,6 +192,8 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
                 notes.append(f"{framework.id} attention is unfused: scores materialised in HBM")
             if framework.tp_overlap:
                 notes.append(f"{framework.id} overlaps tensor-parallel collectives with matmuls")
+            if framework.ep_overlap:
+                notes.append(f"{framework.id} overlaps expert-parallel all-to-alls with compute")
         return TrainingCase(
             spec=run.spec,
             cluster=cluster,
@@ -200,8 +203,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
             searched=[f for f in LAYOUT_FIELDS if f not in run.fixed and f not in defaulted],
             fixed=run.fixed,
             defaulted=defaulted,
-            fused_attention=framework is None or framework.fused_attention,
-            tp_overlap=framework is not None and framework.tp_overlap,
+            software=software_of(framework),
             framework_notes=tuple(notes),
         )
 
@@ -224,8 +226,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
             case.layouts,
             global_batch=case.global_batch,
             seq_len=case.seq_len,
-            fused_attention=case.fused_attention,
-            tp_overlap=case.tp_overlap,
+            software=case.software,
         )
         valid = steps.invalid == 0
         if not np.any(valid):
@@ -246,8 +247,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
             case.layouts,
             global_batch=case.global_batch,
             seq_len=case.seq_len,
-            fused_attention=case.fused_attention,
-            tp_overlap=case.tp_overlap,
+            software=case.software,
         )
         every = LayoutProblem(int(np.bitwise_and.reduce(steps.invalid)))  # the problems every candidate has
         problems = every or LayoutProblem(int(steps.invalid[0]))
@@ -284,7 +284,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
 DEFAULT_ORDER = ("zero", "recompute", "hsdp", "sp", "vpp", "mb")
 
 
-def _default_mask(
+def default_mask(
     layouts: Layouts, name: str, value: int, framework: FrameworkDefaults, global_batch: int
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Layouts that follow the framework's ``name`` = ``value`` where it applies: sequence parallel only with
@@ -322,7 +322,7 @@ def apply_framework_defaults(
         if name in run.fixed or name not in framework.layout:
             continue
         value = framework.layout[name]
-        kept = layouts.take(_default_mask(layouts, name, value, framework, run.global_batch))
+        kept = layouts.take(default_mask(layouts, name, value, framework, run.global_batch))
         runnable = validity(run.spec, cluster, kept, run.global_batch, run.seq_len) == 0
         shown = "local" if name == "mb" and value == LOCAL_BATCH else value
         if np.any(runnable):

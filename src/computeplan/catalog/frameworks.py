@@ -43,6 +43,7 @@ class _Framework(BaseModel):
     selective_recompute: _Fact | None = None
     sequence_parallel: _Fact | None = None
     tp_comm_overlap: _Fact | None = None
+    ep_comm_overlap: _Fact | None = None
     fsdp_hybrid: _Fact | None = None
     vpp: _Fact | None = None
     micro_batch: _Fact | None = None
@@ -68,6 +69,7 @@ class FrameworkDefaults:
     selective_recompute: int
     fused_attention: bool = True  # False where attention_kernel is "unfused" (scores materialised in HBM)
     tp_overlap: bool = False  # tensor-parallel collectives overlapped with the layer's matmuls
+    ep_overlap: bool = False  # expert-parallel all-to-alls overlapped with compute (DeepSeek's DualPipe)
     pipeline_micro_batch: int | None = None  # sequences per micro-batch with pp > 1 (PER_STAGE: local batch / pp)
 
     def recompute_code(self, word: str) -> int:
@@ -125,6 +127,7 @@ def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
             selective_recompute=selective,
             fused_attention=fused,
             tp_overlap=fw.tp_comm_overlap is not None and bool(fw.tp_comm_overlap.value),
+            ep_overlap=fw.ep_comm_overlap is not None and bool(fw.ep_comm_overlap.value),
             pipeline_micro_batch=_pipeline_micro_batch(fw.pipeline_micro_batch),
         )
     return out

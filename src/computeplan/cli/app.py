@@ -149,6 +149,14 @@ def train(
     no_failures: Annotated[
         bool, typer.Option("--no-failures", help="ignore interruptions (time to train at 100% goodput)")
     ] = False,
+    framework: Annotated[
+        str | None,
+        typer.Option(
+            help="training software, e.g. megatron-core, torchtitan, maxtext: prices its attention kernel and "
+            "communication overlap (src/computeplan/catalog/data/frameworks.yaml) [default: flash attention, "
+            "no overlap]"
+        ),
+    ] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -186,6 +194,7 @@ def train(
             catalog=cat,
             pue=pue,
             failures=not no_failures,
+            framework=framework,
         )
     except InvalidInput as exc:
         if exc.field != "global_batch" or global_batch_tokens is None or batch_tokens is None:

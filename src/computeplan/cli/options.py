@@ -193,6 +193,7 @@ FLAG_OF_FIELD: dict[str, tuple[str, ...]] = {
     "top": ("--top",),
     "overrides": ("--set",),
     "pue": ("--pue",),
+    "framework": ("--framework",),
     "num_chips": ("--chips",),
     "chips": ("--chips", "--compare", "--chip"),
     "input_len": ("--input",),

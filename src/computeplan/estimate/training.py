@@ -6,16 +6,19 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from computeplan import checks
+from computeplan.catalog.frameworks import FrameworkDefaults
 from computeplan.errors import InvalidInput, InvalidLayout
+from computeplan.estimate.frameworks import software_of
 from computeplan.estimate.reliability import MAX_RUN_DAYS, Reliability, estimate_job_goodput
 from computeplan.hardware.cluster import Cluster
 from computeplan.hardware.efficiency import EfficiencyParams
 from computeplan.perf.goodput import GoodputEstimate
 from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
+from computeplan.perf.training import DEFAULT_SOFTWARE, Software
 from computeplan.search.training_search import TrainingEstimate, best_estimates, evaluate_layout, search_layouts
 from computeplan.units import SECONDS_PER_DAY
 from computeplan.workload.jobs import MAX_CHIPS, MAX_GLOBAL_BATCH, TrainingJob
@@ -42,7 +45,13 @@ LAYOUT_DEFAULTS = {
 # Allowed values of the switch fields; the parallel degrees are whole numbers from 1 to the chip count.
 # Ranges of the other fields (parallel degrees: 1 to the chip count; dp 0 means "what the chips leave").
 LAYOUT_RANGES = {"dp": (0, MAX_CHIPS), "vpp": (1, 1024), "mb": (1, MAX_GLOBAL_BATCH)}
-LAYOUT_CHOICES = {"recompute": (0, 1, 2), "sp": (0, 1), "zero": (0, 1, 2, 3), "hsdp": (0, 1), "fp8": (0, 1)}
+LAYOUT_CHOICES = {
+    "recompute": tuple(int(r) for r in Recompute),
+    "sp": (0, 1),
+    "zero": (0, 1, 2, 3),
+    "hsdp": (0, 1),
+    "fp8": (0, 1),
+}
 SWITCH_FIELDS = tuple(k for k, allowed in LAYOUT_CHOICES.items() if allowed == (0, 1))  # True/False allowed
 MAX_TOP = 1000
 
@@ -144,6 +153,8 @@ class TrainingResult:
     layouts_valid: int
     layouts_fitting: int
     goodput: GoodputEstimate | None = None
+    software: Software = DEFAULT_SOFTWARE  # what the training framework does beyond the layout
+    framework: str | None = None  # the framework the software was taken from (None: a plain one)
 
     @property
     def best(self) -> TrainingEstimate:
@@ -166,6 +177,7 @@ class TrainingResult:
             row.update(
                 step_time_s=e.step_time_s,
                 mfu=e.mfu,
+                mfu_bf16_equivalent=e.mfu_bf16_equivalent,
                 hfu=e.hfu,
                 tokens_per_s_per_chip=e.tokens_per_s_per_chip,
                 memory_bytes=e.memory_bytes,
@@ -187,6 +199,8 @@ class TrainingResult:
             "system": self.cluster.system_id,
             "num_chips": self.cluster.num_chips,
             "seq_len": self.job.seq_len,
+            "framework": self.framework,
+            "software": asdict(self.software),
             "global_batch_sequences": self.job.global_batch,
             "global_batch_tokens": self.job.tokens_per_step,
             "tokens": self.job.tokens,
@@ -220,22 +234,32 @@ def estimate_training(
     job: TrainingJob,
     *,
     layout: Mapping[str, int] | None = None,
+    fixed: Mapping[str, int] | None = None,
     top: int = 1,
     allow_fp8: bool = True,
     reliability: Reliability | None = None,
+    framework: FrameworkDefaults | None = None,
 ) -> TrainingResult:
-    """The ``top`` fastest layouts that run and fit (or the given ``layout``), and with ``reliability`` the goodput
-    of the run's failures and checkpoints over its wall time. Raises InvalidLayout when nothing can run."""
+    """The ``top`` fastest layouts that run and fit (or the given ``layout``; or, with ``fixed``, the fastest with
+    those fields set), priced with the software of ``framework`` (its attention kernel, communication overlap;
+    a plain framework when None); with ``reliability``, the goodput of the run's failures and checkpoints over
+    its wall time. Raises InvalidLayout when nothing runs."""
     if not 1 <= cluster.num_chips <= MAX_CHIPS:
         raise InvalidInput("num_chips", f"must be between 1 and {MAX_CHIPS:,}, got {cluster.num_chips}")
     top = checks.whole("top", top, low=1, high=MAX_TOP)
     kwargs: dict[str, Any] = {"global_batch": job.global_batch, "seq_len": job.seq_len}
+    software = software_of(framework)
     if layout is not None:
         full = complete_layout(layout, cluster.num_chips)
-        estimates = [evaluate_layout(spec, cluster, efficiency, full, **kwargs, tokens=job.tokens, pue=job.pue)]
+        estimates = [
+            evaluate_layout(
+                spec, cluster, efficiency, full, **kwargs, tokens=job.tokens, pue=job.pue, software=software
+            )
+        ]
         counts = (1, 1, int(estimates[0].fits))
     else:
-        found = search_layouts(spec, cluster, efficiency, **kwargs, allow_fp8=allow_fp8)
+        given = None if fixed is None else {k: [int(v)] for k, v in fixed.items()}
+        found = search_layouts(spec, cluster, efficiency, **kwargs, fixed=given, allow_fp8=allow_fp8, software=software)
         estimates = best_estimates(found, cluster, efficiency, top=top, tokens=job.tokens, pue=job.pue)
         counts = (found.evaluated, found.count_valid, found.count_fitting)
     good = None
@@ -257,4 +281,6 @@ def estimate_training(
         layouts_valid=counts[1],
         layouts_fitting=counts[2],
         goodput=good,
+        software=software,
+        framework=framework.id if framework is not None else None,
     )

@@ -138,7 +138,10 @@ def efficiency_for(
             return replace(pinned.with_values(fit.values), basis=basis, borrowed_from=lender)
     if typed.default is None:
         return pinned
-    basis = "cross-chip default (no calibration runs for this family or one it borrows from)"
+    basis = (
+        "cross-chip default: neither this family nor one it borrows from has a fit (which needs 3 runs from 2 "
+        "publications)"
+    )
     return replace(pinned.with_values(typed.default.values), basis=basis)
 
 

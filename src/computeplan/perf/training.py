@@ -17,8 +17,8 @@ Cost model, per micro-batch on the busiest pipeline stage (the last: it holds th
 - unfused attention (scores in HBM) computes all s^2 scores as narrow batched matmuls and moves each score
   element's bytes through softmax and dropout.  [:func:`attention_efficiency`, :func:`unfused_score_bytes`]
 - TP: 4 all-reduces of 2 b s D / c bytes per layer (2 forward, 2 backward; +2 with full recompute),
-  exposed, or hidden behind the matmuls with TP overlap [:func:`tp_exposed_time`]. EP: 4 all-to-alls per MoE
-  layer. CP: ring exchange of K,V overlapped with attention.
+  exposed, or hidden behind the matmuls with TP overlap [:func:`overlapped_exposed_time`]. EP: 4 all-to-alls per MoE
+  layer (hidden behind compute with EP overlap, as DualPipe). CP: ring exchange of K,V overlapped with attention.
   PP: one activation send per stage boundary each way, v times with interleaving.  [:func:`tp_comm_time`, ...]
 Step = (m + (p - 1)/v) t_mb  [1F1B bubble (p-1)/v micro-batches; Narayanan et al. SC21 sec. 2.2]
      + exposed DP traffic + optimizer update.  [:func:`dp_exposed_time`, :func:`optimizer_time`]
@@ -94,6 +94,25 @@ FSDP_COLLECTIVES_PER_LAYER = 3.0  # all-gather for forward, all-gather for backw
 # --- activation memory (Korthikanti et al. 2022 sec 4.1, Eq. 1-4) and logits
 REPLICATED_ACTIVATION_BYTES = 10.0  # per s·b·D element: LN, QKV and FC1 inputs (4 x 2 B), two dropout masks (2 x 1 B)
 LOGITS_COPIES = 2.0  # fp32 logits and their gradient, held on the last stage (Megatron-LM cross-entropy)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Software:
+    """What the training framework does that is not a layout field (``catalog/data/frameworks.yaml``).
+
+    - ``fused_attention``: a flash-style attention kernel (True), or scores materialised in HBM (Megatron-LM before
+      FlashAttention, early Neuron Megatron).
+    - ``tp_overlap``: tensor-parallel collectives overlapped with the layer's matmuls (Megatron/Transformer Engine
+      TP-comm overlap, XLA collective matmul, torchtitan async TP).
+    - ``ep_overlap``: expert-parallel all-to-alls overlapped with another micro-batch's compute (DeepSeek's DualPipe).
+    """
+
+    fused_attention: bool = True
+    tp_overlap: bool = False
+    ep_overlap: bool = False
+
+
+DEFAULT_SOFTWARE = Software()  # flash attention, no communication overlap: what a plain framework does
 
 
 @dataclass(frozen=True)
@@ -479,11 +498,12 @@ def tp_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams,
     return g.layers_per_stage * per_layer
 
 
-def tp_exposed_time(tp_comm_s: Array, compute: ComputeTimes) -> Array:
-    """Tensor-parallel traffic left exposed when it overlaps the layer's matmuls (Megatron/Transformer Engine
-    TP-comm overlap, XLA collective matmul, torchtitan async TP): the part beyond the micro-batch's compute time,
-    max(T_tp - T_compute, 0); the chunked matmuls are assumed to keep their efficiency."""
-    exposed: Array = np.maximum(tp_comm_s - compute.total_s, 0.0)
+def overlapped_exposed_time(comm_s: Array, compute: ComputeTimes) -> Array:
+    """Traffic left exposed when it overlaps compute: the part beyond the micro-batch's compute time,
+    max(T_comm - T_compute, 0). Tensor-parallel collectives behind the layer's matmuls (Megatron/Transformer
+    Engine TP-comm overlap, XLA collective matmul, torchtitan async TP); expert-parallel all-to-alls behind another
+    micro-batch's compute (DeepSeek's DualPipe). The overlapped kernels are assumed to keep their efficiency."""
+    exposed: Array = np.maximum(comm_s - compute.total_s, 0.0)
     return exposed
 
 
@@ -743,16 +763,14 @@ def training_step(
     *,
     global_batch: int,
     seq_len: int,
-    fused_attention: bool = True,
-    tp_overlap: bool = False,
+    software: Software = DEFAULT_SOFTWARE,
 ) -> StepArrays:
     """Price one optimizer step for every layout in ``lay`` (see the module docstring for the equations);
-    ``fused_attention`` False prices attention with materialised scores (Megatron-LM before FlashAttention);
-    ``tp_overlap`` hides tensor-parallel collectives behind the layer's matmuls (:func:`tp_exposed_time`).
+    ``software`` says what the training framework does beyond the layout (:class:`Software`).
 
     t_mb = compute + element-wise + TP + CP + EP + PP traffic; step = m t_mb + bubble + exposed DP + optimizer.
     """
-    g = step_geometry(spec, lay, global_batch=global_batch, seq_len=seq_len, fused_attention=fused_attention)
+    g = step_geometry(spec, lay, global_batch=global_batch, seq_len=seq_len, fused_attention=software.fused_attention)
     flops = micro_batch_flops(spec, g)
     bf16_matmul_eff = matmul_efficiency(narrowest_matmul_dim(spec, g), eff)
     compute = compute_times(
@@ -766,10 +784,12 @@ def training_step(
     )
     elem = elementwise_time(spec, cluster, eff, g)
     tp = tp_comm_time(spec, cluster, eff, g)
-    if tp_overlap:
-        tp = tp_exposed_time(tp, compute)
+    if software.tp_overlap:
+        tp = overlapped_exposed_time(tp, compute)
     cp = cp_comm_time(spec, cluster, eff, g, compute.attention_per_layer_s)
     ep = ep_comm_time(spec, cluster, eff, g)
+    if software.ep_overlap:
+        ep = overlapped_exposed_time(ep, compute)
     pp = pp_comm_time(spec, cluster, eff, g)
     t_mb = compute.total_s + elem + tp + cp + ep + pp
     bubble = bubble_time(g, t_mb)

@@ -27,7 +27,10 @@ def _console() -> Console:
 
 PARALLEL_DEGREES = ("tp", "pp", "dp", "cp", "ep", "vpp")
 SWITCHES = ("sp", "hsdp", "fp8")  # shown by name when on
-LAYOUT_NOTE = "layout: parallel degrees above 1 and the switches that are on (--json for every field)"
+LAYOUT_NOTE = (
+    "layout: parallel degrees above 1 and the switches that are on (--json for every field); MFU is against the peak "
+    "of the precision used (fp8 layouts: the fp8 peak, bf16-equivalent beside it)"
+)
 
 
 def short_layout(layout: Mapping[str, int]) -> str:
@@ -77,7 +80,7 @@ def print_training(plan: TrainingResult) -> None:
             str(i),
             short_layout(e.layout),
             f"{e.step_time_s:.3f}",
-            f"{e.mfu:.1%}",
+            f"{e.mfu:.1%}" + (f" ({e.mfu_bf16_equivalent:.1%} bf16)" if e.layout.get("fp8") else ""),
             f"{e.hfu:.1%}",
             f"{e.tokens_per_s_per_chip:,.0f}",
             f"{e.memory_bytes / 1e9:.1f}",
@@ -125,7 +128,7 @@ def print_training(plan: TrainingResult) -> None:
         console.print(f"note: {safe_text(failure_rates_note(plan.goodput, cluster.chip_id))}")
     for note in best.notes:
         console.print(f"note: {safe_text(note)}")
-    console.print(f"efficiency: {safe_text(plan.efficiency.basis)}")
+    console.print(f"efficiency: {plan.efficiency.calibration}: {safe_text(plan.efficiency.basis)}")
 
 
 def print_validation(report: ValidationReport, path: str) -> None:

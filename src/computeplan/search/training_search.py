@@ -14,10 +14,10 @@ import numpy as np
 
 from computeplan.economics import DEFAULT_PUE, chip_hours, facility_energy_j, rent_cost_usd, training_chip_power_w
 from computeplan.errors import InvalidLayout
-from computeplan.hardware.cluster import Cluster
+from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.hardware.efficiency import EfficiencyParams
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts, describe_layout
-from computeplan.perf.training import StepArrays, training_step
+from computeplan.perf.training import DEFAULT_SOFTWARE, Software, StepArrays, training_step
 from computeplan.search.space import enumerate_layouts
 from computeplan.units import Dimension, format_quantity
 from computeplan.workload.transformer import TransformerSpec
@@ -52,7 +52,7 @@ class TrainingEstimate:
     memory_breakdown_bytes: dict[str, float]
     hbm_bytes: float
     fits: bool
-    mfu: float
+    mfu: float  # against the peak of the precision the matmuls run at (fp8 peak for fp8 layouts)
     hfu: float
     tokens_per_s: float
     tokens_per_s_per_chip: float
@@ -61,6 +61,7 @@ class TrainingEstimate:
     calibrated: bool
     calibration_basis: str
     calibration: str = "uncalibrated"  # calibrated, borrowed (another family's fit) or uncalibrated
+    mfu_bf16_equivalent: float = 0.0  # model FLOP/s over the bf16 peak (equal to mfu for bf16 layouts)
     time_to_train_s: float | None = None
     chip_hours: float | None = None
     energy_j: float | None = None
@@ -77,6 +78,7 @@ class TrainingEstimate:
             "step_time_s": self.step_time_s,
             "breakdown_s": self.breakdown_s,
             "mfu": self.mfu,
+            "mfu_bf16_equivalent": self.mfu_bf16_equivalent,
             "hfu": self.hfu,
             "tokens_per_s": self.tokens_per_s,
             "tokens_per_s_per_chip": self.tokens_per_s_per_chip,
@@ -113,6 +115,7 @@ class SearchResult:
     invalid: np.ndarray  # LayoutProblem bit flags; 0 = can run
     fits: np.ndarray
     ranked: np.ndarray  # indices into layouts, fastest first, only valid and fitting
+    software: Software = DEFAULT_SOFTWARE  # what the framework does beyond the layout
 
     @property
     def evaluated(self) -> int:
@@ -153,6 +156,7 @@ def _estimate(
         hbm_bytes=cluster.hbm_bytes,
         fits=bool(steps.fits[i]),
         mfu=float(steps.mfu[i]),
+        mfu_bf16_equivalent=float(steps.model_flops[i]) / (step * cluster.num_chips * cluster.peak(Precision.BF16)),
         hfu=float(steps.hfu[i]),
         tokens_per_s=tps,
         tokens_per_s_per_chip=tps / cluster.num_chips,
@@ -195,6 +199,7 @@ def search_layouts(
     seq_len: int,
     fixed: Mapping[str, Sequence[int]] | None = None,
     allow_fp8: bool = True,
+    software: Software = DEFAULT_SOFTWARE,
 ) -> SearchResult:
     """Price every layout (restricted by ``fixed``) and rank those that run and fit by step time."""
     layouts = enumerate_layouts(
@@ -206,7 +211,13 @@ def search_layouts(
     for start in range(0, n, CHUNK):
         part = slice(start, min(start + CHUNK, n))
         steps = training_step(
-            spec, cluster, eff, layouts.take(np.arange(n)[part]), global_batch=global_batch, seq_len=seq_len
+            spec,
+            cluster,
+            eff,
+            layouts.take(np.arange(n)[part]),
+            global_batch=global_batch,
+            seq_len=seq_len,
+            software=software,
         )
         step[part], memory[part] = steps.step_time_s, steps.memory_bytes
         invalid[part], fits[part] = steps.invalid, steps.fits
@@ -216,6 +227,7 @@ def search_layouts(
         spec=spec,
         global_batch=global_batch,
         seq_len=seq_len,
+        software=software,
         layouts=layouts,
         step_time_s=step,
         memory_bytes=memory,
@@ -238,7 +250,15 @@ def best_estimates(
     if result.count_fitting == 0:
         raise InvalidLayout(_why_nothing_fits(result, cluster))
     chosen = result.layouts.take(result.ranked[:top])
-    steps = training_step(result.spec, cluster, eff, chosen, global_batch=result.global_batch, seq_len=result.seq_len)
+    steps = training_step(
+        result.spec,
+        cluster,
+        eff,
+        chosen,
+        global_batch=result.global_batch,
+        seq_len=result.seq_len,
+        software=result.software,
+    )
     return [_estimate(steps, chosen, i, cluster, eff, tokens=tokens, pue=pue) for i in range(len(chosen))]
 
 
@@ -270,6 +290,7 @@ def evaluate_layout(
     seq_len: int,
     tokens: float | None = None,
     pue: float = DEFAULT_PUE,
+    software: Software = DEFAULT_SOFTWARE,
 ) -> TrainingEstimate:
     """Price one given layout. Raises InvalidLayout with every reason it cannot run; a layout that runs but
     does not fit is returned with ``fits=False`` and its memory, so the shortfall can be shown."""
@@ -277,7 +298,7 @@ def evaluate_layout(
     if missing:
         raise InvalidLayout(f"layout is missing {', '.join(missing)}")
     layouts = Layouts.from_columns({k: [int(layout[k])] for k in LAYOUT_FIELDS})
-    steps = training_step(spec, cluster, eff, layouts, global_batch=global_batch, seq_len=seq_len)
+    steps = training_step(spec, cluster, eff, layouts, global_batch=global_batch, seq_len=seq_len, software=software)
     flags = int(steps.invalid[0])
     if flags:
         raise InvalidLayout(
