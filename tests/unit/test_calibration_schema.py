@@ -110,7 +110,8 @@ def test_a_typed_table_of_the_other_model_is_refused():
 
 
 def test_no_table_means_the_priors_with_the_pinned_kernels():
-    hopper = PRIOR.with_values(builtin_kernels()["nvidia-hopper"])
+    pinned = {k: v for k, v in builtin_kernels()["nvidia-hopper"].items() if k != "attention_relative_fa3"}
+    hopper = PRIOR.with_values(pinned)  # FlashAttention-2 class attention unless a framework says cuDNN / FA3
     assert EfficiencyTables().for_training("nvidia-hopper") == hopper
     assert efficiency_for("nvidia-hopper", None) == hopper
     assert efficiency_for("aws-neuron-v2", None) == PRIOR  # no kernel microbenchmarks for this family

@@ -18,6 +18,7 @@ from computeplan.catalog.frameworks import (
 )
 from computeplan.catalog.kernels import builtin_kernels, parse_kernels
 from computeplan.errors import CatalogError
+from computeplan.hardware.efficiency import PRIOR, with_family_kernels
 from computeplan.perf.layout import Layouts, Recompute
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "data" / "calibration-training.csv"
@@ -33,7 +34,8 @@ def test_every_framework_of_the_reference_runs_has_defaults_with_sources():
     assert table["torchtitan"].recompute_code("selective") == Recompute.HALF
     assert table["nxd-training"].recompute_code("selective") == Recompute.FULL
     assert table["maxtext"].layout["recompute"] == Recompute.FULL and table["maxtext"].layout["mb"] == LOCAL_BATCH
-    assert not table["megatron-lm"].fused_attention and table["nemo"].tp_overlap and table["hai-llm"].ep_overlap
+    assert table["megatron-lm"].attention_kernel == "unfused" and table["nemo"].attention_kernel == "cudnn"
+    assert table["nemo"].tp_overlap and table["hai-llm"].ep_overlap
 
 
 def test_a_bad_framework_table_names_the_field():
@@ -72,6 +74,10 @@ def test_a_local_micro_batch_is_the_global_batch_over_the_data_parallel_ranks():
 def test_kernel_efficiencies_are_pinned_fractions_with_sources():
     kernels = builtin_kernels()
     assert kernels["nvidia-hopper"]["attention_relative"] == 0.40
+    hopper = with_family_kernels(PRIOR, "nvidia-hopper", "cudnn")  # Transformer Engine's fused attention
+    assert hopper.attention_relative == kernels["nvidia-hopper"]["attention_relative_fa3"] == 0.65
+    assert with_family_kernels(PRIOR, "nvidia-hopper", "flash-attention-2").attention_relative == 0.40
+    assert with_family_kernels(PRIOR, "nvidia-ampere", "cudnn").attention_relative == 0.70  # no FA3 figure: FA2
     assert kernels["nvidia-ampere"]["attention_relative"] == 0.70
     with pytest.raises(CatalogError, match=r"^k\.yaml: families\.x\.attention_relative\.value"):
         parse_kernels({"families": {"x": {"attention_relative": {"value": 1.5, "source": "s"}}}}, where="k.yaml")

@@ -188,7 +188,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
                 notes.append(f"{framework.id} defaults (catalog/data/frameworks.yaml): {shown}")
             if refused:
                 notes.append(f"{framework.id} default cannot run this row, searched: " + ", ".join(refused))
-            if not framework.fused_attention:
+            if framework.attention_kernel == "unfused":
                 notes.append(f"{framework.id} attention is unfused: scores materialised in HBM")
             if framework.tp_overlap:
                 notes.append(f"{framework.id} overlaps tensor-parallel collectives with matmuls")
@@ -222,7 +222,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         steps = training_step(
             case.spec,
             case.cluster,
-            with_family_kernels(params, case.cluster.family),
+            with_family_kernels(params, case.cluster.family, case.software.attention_kernel),
             case.layouts,
             global_batch=case.global_batch,
             seq_len=case.seq_len,
@@ -243,7 +243,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
         steps = training_step(
             case.spec,
             case.cluster,
-            with_family_kernels(params, case.cluster.family),
+            with_family_kernels(params, case.cluster.family, case.software.attention_kernel),
             case.layouts,
             global_batch=case.global_batch,
             seq_len=case.seq_len,

@@ -67,7 +67,7 @@ class FrameworkDefaults:
     name: str
     layout: Mapping[str, int]
     selective_recompute: int
-    fused_attention: bool = True  # False where attention_kernel is "unfused" (scores materialised in HBM)
+    attention_kernel: str = "flash-attention-2"  # "unfused": scores materialised in HBM
     tp_overlap: bool = False  # tensor-parallel collectives overlapped with the layer's matmuls
     ep_overlap: bool = False  # expert-parallel all-to-alls overlapped with compute (DeepSeek's DualPipe)
     pipeline_micro_batch: int | None = None  # sequences per micro-batch with pp > 1 (PER_STAGE: local batch / pp)
@@ -119,13 +119,13 @@ def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
                 allowed = ", ".join(RECOMPUTE_LEVELS)
                 raise CatalogError(f"{where}: frameworks.{key}.{name}: expected one of {allowed}, got {fact.value!r}")
         layout, selective = _layout_of(fw)
-        fused = fw.attention_kernel is None or str(fw.attention_kernel.value) != "unfused"
+        kernel = "flash-attention-2" if fw.attention_kernel is None else str(fw.attention_kernel.value)
         out[key] = FrameworkDefaults(
             id=key,
             name=fw.name,
             layout=layout,
             selective_recompute=selective,
-            fused_attention=fused,
+            attention_kernel=kernel,
             tp_overlap=fw.tp_comm_overlap is not None and bool(fw.tp_comm_overlap.value),
             ep_overlap=fw.ep_comm_overlap is not None and bool(fw.ep_comm_overlap.value),
             pipeline_micro_batch=_pipeline_micro_batch(fw.pipeline_micro_batch),

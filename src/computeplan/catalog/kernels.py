@@ -1,5 +1,6 @@
 """Kernel efficiencies pinned by microbenchmarks, per chip family (``catalog/data/kernels.yaml``): the attention
-kernel's and the fp8 GEMM's efficiency relative to a large bf16 GEMM. The training-step model uses them as they
+kernel's (FlashAttention-2 class, and cuDNN / FlashAttention-3 where measured) and the fp8 GEMM's efficiency
+relative to a large bf16 GEMM. The training-step model uses them as they
 are; only the sustained matmul efficiency is fitted (``catalog/data/efficiency.yaml``)."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class _Fact(BaseModel):
 
 class _Family(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    attention_relative: _Fact | None = None
+    attention_relative: _Fact | None = None  # FlashAttention-2 class kernels
+    attention_relative_fa3: _Fact | None = None  # cuDNN fused attention / FlashAttention-3
     fp8_matmul_relative: _Fact | None = None
 
 

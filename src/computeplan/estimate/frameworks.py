@@ -15,7 +15,9 @@ def software_of(framework: FrameworkDefaults | None) -> Software:
     if framework is None:
         return DEFAULT_SOFTWARE
     return Software(
-        fused_attention=framework.fused_attention, tp_overlap=framework.tp_overlap, ep_overlap=framework.ep_overlap
+        attention_kernel=framework.attention_kernel,
+        tp_overlap=framework.tp_overlap,
+        ep_overlap=framework.ep_overlap,
     )
 
 

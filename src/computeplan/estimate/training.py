@@ -15,7 +15,7 @@ from computeplan.errors import InvalidInput, InvalidLayout
 from computeplan.estimate.frameworks import software_of
 from computeplan.estimate.reliability import MAX_RUN_DAYS, Reliability, estimate_job_goodput
 from computeplan.hardware.cluster import Cluster
-from computeplan.hardware.efficiency import EfficiencyParams
+from computeplan.hardware.efficiency import FA3_CLASS_KERNELS, EfficiencyParams, with_family_kernels
 from computeplan.perf.goodput import GoodputEstimate
 from computeplan.perf.layout import LAYOUT_FIELDS, Recompute
 from computeplan.perf.training import DEFAULT_SOFTWARE, Software
@@ -249,6 +249,8 @@ def estimate_training(
     top = checks.whole("top", top, low=1, high=MAX_TOP)
     kwargs: dict[str, Any] = {"global_batch": job.global_batch, "seq_len": job.seq_len}
     software = software_of(framework)
+    if software.attention_kernel in FA3_CLASS_KERNELS:  # the family's cuDNN / FlashAttention-3 efficiency
+        efficiency = with_family_kernels(efficiency, cluster.family, software.attention_kernel)
     if layout is not None:
         full = complete_layout(layout, cluster.num_chips)
         estimates = [

@@ -124,7 +124,8 @@ def efficiency_for(
 
     ``table`` is a validated :class:`EfficiencyTable`, or a mapping as read from YAML (validated here).
     """
-    pinned = PRIOR.with_values(kernels.get(family, {}) if kernels is not None else _builtin_kernels(family))
+    given = kernels.get(family, {}) if kernels is not None else _builtin_kernels(family)
+    pinned = PRIOR.with_values({k: v for k, v in given.items() if k != "attention_relative_fa3"})
     if not table:
         return pinned
     typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
@@ -145,10 +146,20 @@ def efficiency_for(
     return replace(pinned.with_values(typed.default.values), basis=basis)
 
 
-def with_family_kernels(params: EfficiencyParams, family: str) -> EfficiencyParams:
-    """``params`` with the shipped pinned kernel efficiencies of ``family`` (a fit shared across families, such as
-    the cross-chip default, keeps each family's own attention and fp8 kernels)."""
-    pinned = _builtin_kernels(family)
+# Attention kernels of the Hopper generation (Transformer Engine's cuDNN fused attention, FlashAttention-3): a
+# family's ``attention_relative_fa3`` applies to them, ``attention_relative`` (FlashAttention-2 class) to the rest
+FA3_CLASS_KERNELS = frozenset({"cudnn", "flash-attention-3"})
+
+
+def with_family_kernels(
+    params: EfficiencyParams, family: str, attention_kernel: str = "flash-attention-2"
+) -> EfficiencyParams:
+    """``params`` with the shipped pinned kernel efficiencies of ``family`` for the framework's ``attention_kernel``
+    (a fit shared across families, such as the cross-chip default, keeps each family's own kernels)."""
+    pinned = dict(_builtin_kernels(family))
+    fa3 = pinned.pop("attention_relative_fa3", None)
+    if fa3 is not None and attention_kernel in FA3_CLASS_KERNELS:
+        pinned["attention_relative"] = fa3
     return params.with_values(pinned) if pinned else params
 
 

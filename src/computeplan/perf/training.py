@@ -100,16 +100,21 @@ LOGITS_COPIES = 2.0  # fp32 logits and their gradient, held on the last stage (M
 class Software:
     """What the training framework does that is not a layout field (``catalog/data/frameworks.yaml``).
 
-    - ``fused_attention``: a flash-style attention kernel (True), or scores materialised in HBM (Megatron-LM before
-      FlashAttention, early Neuron Megatron).
+    - ``attention_kernel``: ``flash-attention-2`` (and other flash-style kernels: splash, NKI), ``cudnn`` or
+      ``flash-attention-3`` (faster on Hopper: ``catalog/data/kernels.yaml``), or ``unfused`` (scores materialised
+      in HBM: Megatron-LM before FlashAttention, early Neuron Megatron).
     - ``tp_overlap``: tensor-parallel collectives overlapped with the layer's matmuls (Megatron/Transformer Engine
       TP-comm overlap, XLA collective matmul, torchtitan async TP).
     - ``ep_overlap``: expert-parallel all-to-alls overlapped with another micro-batch's compute (DeepSeek's DualPipe).
     """
 
-    fused_attention: bool = True
+    attention_kernel: str = "flash-attention-2"
     tp_overlap: bool = False
     ep_overlap: bool = False
+
+    @property
+    def fused_attention(self) -> bool:
+        return self.attention_kernel != "unfused"
 
 
 DEFAULT_SOFTWARE = Software()  # flash attention, no communication overlap: what a plain framework does
