@@ -77,8 +77,11 @@ def test_hardware_flops_add_backward_and_recompute(recompute, extra):
 def test_matmul_and_attention_efficiency():
     x = np.array([8.0, 24.0])
     np.testing.assert_allclose(tr.matmul_efficiency(x, EFF), [0.25, 0.375])  # 0.5 x / (x + 8)
-    g, _ = geometry(tiny())  # s / c = 8: e = 0.25, times attention_relative 0.5
-    assert tr.attention_efficiency(tiny(), g, EFF)[0] == pytest.approx(0.125)
+    g, _ = geometry(tiny())  # s / c = 8 tokens: e_max 0.5 x 8 / (8 + 800) x attention_relative 0.5
+    assert tr.attention_efficiency(tiny(), g, EFF)[0] == pytest.approx(0.5 * 8 / 808 * 0.5)
+    _, lay = geometry(tiny())
+    long = tr.step_geometry(tiny(), lay, global_batch=8, seq_len=16_384)  # 8,192 tokens per chip: 0.91 of the asymptote
+    assert tr.attention_efficiency(tiny(), long, EFF)[0] == pytest.approx(0.5 * 8192 / 8992 * 0.5)
 
 
 def test_narrowest_matmul_dimension():

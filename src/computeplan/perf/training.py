@@ -10,7 +10,7 @@ Cost model, per micro-batch on the busiest pipeline stage (the last: it holds th
   (full; half of the layers' with half) or the attention forward (selective).
   [:func:`micro_batch_flops`, :func:`hardware_flops_per_micro_batch`]
 - time = FLOPs / (peak e(x)), e(x) = e_max x / (x + x_half), x the narrowest per-chip matmul dimension;
-  attention at e(s/c) times a fixed relative efficiency.  [:func:`compute_times`]
+  attention at e_max s/(s + 800) times the kernel's relative efficiency.  [:func:`compute_times`]
 - fp8 layouts run the layers' linear GEMMs at the fp8 peak times a measured fp8-vs-bf16 efficiency ratio; attention
   and the output layer stay bf16; casting GEMM operands to fp8 moves extra bytes.  [:func:`fp8_cast_bytes`]
 - element-wise kernels (norms, residuals, activations) move bytes at HBM bandwidth.  [:func:`elementwise_time`]
@@ -68,6 +68,11 @@ ELEMENTWISE_FFN_EXTRA_TENSORS = 1.0  # F-wide tensors the activation moves: one 
 ELEMENTWISE_PASSES = 3.0  # forward once, backward twice (reads activations and output gradients); estimate
 ELEMENTWISE_PASSES_FULL_RECOMPUTE = 4.0  # plus the recomputed forward
 HALF_RECOMPUTE_SHARE = 0.5  # Recompute.HALF: share of the layers recomputed in full
+
+# Sequence chunk (tokens per chip) at which a flash attention kernel runs at half its asymptotic efficiency: causal
+# forward + backward with FlashAttention-2 and cuDNN on an H200 reach 0.71-0.78 of their 32k-token rate at 2k and
+# 0.93-0.96 at 8k (benchmarks/results/h200-layer-sweep-2026-11-26.csv), as s / (s + 800) does
+ATTENTION_HALF_SEQ = 800.0
 
 # --- unfused attention (scores materialised in HBM: Megatron-LM 2021-22, early Neuron): bytes per score element
 # forward: write QK^T (2), softmax read + write (4), dropout mask (1) and read + write (4), read by AV (2)
@@ -392,11 +397,14 @@ def narrowest_matmul_dim(spec: TransformerSpec, g: StepGeometry) -> Array:
 
 
 def attention_efficiency(spec: TransformerSpec, g: StepGeometry, eff: EfficiencyParams) -> Array:
-    """Fused (flash) attention: e(s / c) times the kernel's efficiency relative to a large matmul (FlashAttention-2,
-    Dao 2023). Unfused: the score products are batched matmuls whose inner dimension is the head width,
-    e(min(s / c, H_qk)), and they compute the masked half too, so half of that per causal FLOP."""
+    """Fused (flash) attention: e_max (s / c) / (s / c + S_half) times the kernel's efficiency relative to a large
+    matmul (``attention_relative``: FlashAttention-2, cuDNN; ``catalog/data/kernels.yaml``), S_half the sequence
+    chunk at which a flash kernel runs at half its asymptotic rate (:data:`ATTENTION_HALF_SEQ`). Unfused: the
+    score products are batched matmuls whose inner dimension is the head width, e(min(s / c, H_qk)), and they
+    compute the masked half too, so half of that per causal FLOP."""
     if g.fused_attention:
-        return matmul_efficiency(np.full_like(g.t, g.s) / g.c, eff) * eff.attention_relative
+        chunk = np.full_like(g.t, g.s) / g.c
+        return eff.matmul_peak_fraction * chunk / (chunk + ATTENTION_HALF_SEQ) * eff.attention_relative
     h_qk, _ = _head_dims(spec)
     return UNFUSED_CAUSAL_SHARE * matmul_efficiency(np.minimum(g.s / g.c, h_qk) * np.ones_like(g.t), eff)
 
