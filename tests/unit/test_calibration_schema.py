@@ -139,3 +139,12 @@ def test_builtin_tables_are_typed():
     tables = builtin_efficiency_tables()
     assert isinstance(tables.training, EfficiencyTable) and isinstance(tables.serving, EfficiencyTable)
     assert tables.table("training") is tables.training and tables.table("inference") is tables.serving
+
+
+def test_an_uncalibrated_chip_says_what_error_to_expect():
+    table = {**GOOD, "family_holdout": {"all": {"median_pct": 26.4, "p90_pct": 55.0, "rows": 134}}}
+    tpu = efficiency_for("google-tpu", table)
+    assert tpu.calibration == "uncalibrated"
+    assert "a family left out of the fit is predicted with a median error of 26% (90th percentile 55%" in tpu.basis
+    shipped = builtin_efficiency_tables().training
+    assert shipped is not None and shipped.family_holdout["all"].rows == shipped.default.rows  # type: ignore[union-attr]

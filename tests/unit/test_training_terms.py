@@ -411,3 +411,15 @@ def test_half_recompute_sits_between_none_and_full():
     # 3.5 element-wise passes: between 3 (none) and 4 (full)
     e_none, e_full, e_half = (tr.elementwise_time(spec, c, EFF, g)[0] for g in (g_none, g_full, g_half))
     assert e_half == pytest.approx((e_none + e_full) / 2)
+
+
+def test_a_torus_slice_smaller_than_its_pod_uses_its_own_axes():
+    from computeplan.perf import collectives
+
+    pod = replace(cluster(num_chips=256, domain=256), scaleup_topology="torus-2d")
+    small = replace(pod, num_chips=8)  # a 2 x 4 slice of a 16 x 16 pod
+    g = np.array([8.0])
+    # in the pod (side 16) a group of 8 lies on one axis: 2 of the chip's 4 links, half its bandwidth
+    assert collectives._scaleup_share(pod, g)[0] == 0.5
+    # the 8-chip slice is the whole torus (side sqrt(8) = 2.8): the group spans both axes and every link
+    assert collectives._scaleup_share(small, g)[0] == 1.0

@@ -24,7 +24,7 @@ import numpy as np
 from computeplan.calibration.model import CalibratedModel, Prepared
 from computeplan.calibration.publications import publication
 from computeplan.calibration.runs import Progress
-from computeplan.catalog.efficiency_schema import EfficiencyTable, FamilyFit, ParameterSpace
+from computeplan.catalog.efficiency_schema import EfficiencyTable, FamilyFit, HoldoutError, ParameterSpace
 from computeplan.errors import ComputeplanError
 
 HOLD_OUT_EVERY = 4
@@ -112,6 +112,37 @@ def enough_evidence(rows: Sequence[Prepared[Any, Any]], min_rows: int = 1, min_s
     return len(rows) >= min_rows and _sources(rows) >= min_sources
 
 
+def family_holdout(
+    model: CalibratedModel[Any, Any, Any, Any], rows: Sequence[Prepared[Any, Any]]
+) -> dict[str, HoldoutError]:
+    """Leave one family out: each family's rows predicted by the cross-chip default fitted on the other families'
+    rows; the error to expect for a chip whose family has no runs (uncalibrated). Keys: each family, and "all"."""
+    families: dict[str, list[Prepared[Any, Any]]] = defaultdict(list)
+    for item in rows:
+        families[model.family(item.case)].append(item)
+    if len(families) < 2:
+        return {}
+    predict_fn = model.predictor()
+    errors: dict[str, list[float]] = {}
+    for family, own in sorted(families.items()):
+        others = [item for item in rows if model.family(item.case) != family]
+        values = fit(model.space, others, predict_fn, model.prior_weight)
+        predicted = predict_fn(own, values)
+        errors[family] = [
+            100.0 * abs(p / item.measured - 1.0) for p, item in zip(predicted, own, strict=True) if p is not None
+        ]
+    errors["all"] = [e for found in errors.values() for e in found]
+
+    def summary(found: list[float]) -> HoldoutError:
+        return HoldoutError(
+            median_pct=round(float(np.median(found)), 1),
+            p90_pct=round(float(np.percentile(found, 90)), 1),
+            rows=len(found),
+        )
+
+    return {name: summary(found) for name, found in errors.items() if found}
+
+
 def fit_table(
     model: CalibratedModel[Any, Any, Any, Any],
     prepared: Sequence[Prepared[Any, Any]],
@@ -121,11 +152,13 @@ def fit_table(
     done: int = 0,
     total: int | None = None,
     hold_out: bool = True,
+    family_errors: bool = False,
 ) -> EfficiencyTable:
     """The calibration table: parameters per family and the cross-chip default, with what they were fitted on.
 
     With ``hold_out`` (the shipped tables) every fourth row of each source is held out (:func:`split`); without
-    it every row given is fitted (leave-one-source-out passes the rows of the other sources).
+    it every row given is fitted (leave-one-source-out passes the rows of the other sources). With
+    ``family_errors``, the table also carries the leave-one-family-out error (:func:`family_holdout`).
 
     ``progress(done, total)`` advances by a family's fit rows as each family is fitted, then by all fit rows for
     the default. ``done`` and ``total`` carry the count of a caller's earlier work (preparing the rows); units
@@ -153,6 +186,7 @@ def fit_table(
         if progress is not None:
             progress(done, total)
     default = rounded(fit(model.space, fit_rows, predict_fn, model.prior_weight), len(fit_rows), _sources(fit_rows))
+    holdout = family_holdout(model, fit_rows) if family_errors else {}
     if progress is not None:
         progress(total, total)
     return EfficiencyTable(
@@ -161,4 +195,5 @@ def fit_table(
         fitted_on=tuple(sorted(item.run.id for item in fit_rows)),
         held_out=tuple(sorted(item.run.id for item in held)),
         skipped=tuple(skipped),
+        family_holdout=holdout,
     )

@@ -127,6 +127,34 @@ def parameter_lines(
     return lines
 
 
+def holdout_lines(table: EfficiencyTable | Mapping[str, Any]) -> list[str]:
+    """The leave-one-family-out error of the cross-chip default: what to expect for an uncalibrated chip."""
+    holdout = table.family_holdout if isinstance(table, EfficiencyTable) else table.get("family_holdout", {})
+    if not holdout:
+        return []
+
+    def cells(err: Any) -> tuple[Any, Any, Any]:
+        if isinstance(err, Mapping):
+            return err["rows"], err["median_pct"], err["p90_pct"]
+        return err.rows, err.median_pct, err.p90_pct
+
+    lines = [
+        "",
+        "## Chips without calibration runs: leave one family out",
+        "",
+        "Each family's runs predicted by the cross-chip default fitted on the other families' runs (the shipped fit",
+        "rows): the error to expect for an uncalibrated chip (Trainium today, MI300, Gaudi), and what its",
+        "predictions say.",
+        "",
+        "| family left out | rows | median abs error % | 90th percentile % |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, err in holdout.items():
+        rows, median, p90 = cells(err)
+        lines.append(f"| {'every family' if name == 'all' else name} | {rows} | {median:g} | {p90:g} |")
+    return lines
+
+
 def pinned_lines() -> list[str]:
     """The training parameters that are not fitted: the cross-family value and the families' microbenchmark pins."""
     kernels = builtin_kernels()
@@ -220,6 +248,7 @@ def accuracy_markdown(
             "cross-family value (sources in `src/computeplan/hardware/efficiency.py` and `catalog/data/kernels.yaml`).",
             "",
             *pinned_lines(),
+            *holdout_lines(table),
         ]
     lines += ["", "## Per row", ""]
     lines += row_lines(

@@ -146,7 +146,9 @@ def calibrate_table(path: str | Path, catalog: Catalog, *, progress: Progress | 
             f"{runs_file.path}: nothing to fit: none of its {rows} rows can be predicted; {first_id}: "
             f"{first_reason}{more}"
         )
-    return fit_table(model, prepared, skipped=skipped, progress=progress, done=total, total=3 * total)
+    return fit_table(
+        model, prepared, skipped=skipped, progress=progress, done=total, total=3 * total, family_errors=True
+    )
 
 
 def calibrate_file(path: str | Path, catalog: Catalog, *, progress: Progress | None = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EfficiencyTable",
     "FamilyFit",
+    "HoldoutError",
     "Parameter",
     "ParameterSpace",
     "parse_efficiency_table",
@@ -156,6 +157,19 @@ class FamilyFit:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldoutError:
+    """How far off a chip family is when predicted by a fit that never saw it (leave one family out): the error to
+    expect for a chip with no calibration runs of its own. Percent, over ``rows`` runs."""
+
+    median_pct: float
+    p90_pct: float
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"median_pct": self.median_pct, "p90_pct": self.p90_pct, "rows": self.rows}
+
+
+@dataclass(frozen=True, kw_only=True)
 class EfficiencyTable:
     """A validated efficiency table: parameters per chip family, a cross-chip default, and what they were fitted on.
 
@@ -169,6 +183,8 @@ class EfficiencyTable:
     skipped: tuple[tuple[str, str], ...] = ()
     generated_by: str | None = None
     source: str = field(default="", compare=False)
+    # leave-one-family-out error of the cross-chip default: overall ("all") and per family held out
+    family_holdout: Mapping[str, HoldoutError] = field(default_factory=dict)
 
     def lookup(self, family: str) -> tuple[FamilyFit, bool] | None:
         """The family's own fit (and True), else the cross-chip default (and False), else None."""
@@ -188,6 +204,8 @@ class EfficiencyTable:
         out["held_out"] = list(self.held_out)
         if self.skipped:
             out["skipped"] = [{"id": row_id, "reason": reason} for row_id, reason in self.skipped]
+        if self.family_holdout:
+            out["family_holdout"] = {name: err.to_dict() for name, err in self.family_holdout.items()}
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -202,6 +220,13 @@ class EfficiencyTable:
 # --- the schema ---------------------------------------------------------------------------------------------------
 
 StrictNumber = Annotated[float, Strict()]  # a YAML number; `true` or "0.5" are refused
+
+
+class _Holdout(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    median_pct: float = Field(ge=0.0, allow_inf_nan=False)
+    p90_pct: float = Field(ge=0.0, allow_inf_nan=False)
+    rows: int = Field(ge=1)
 
 
 class _Skipped(BaseModel):
@@ -228,6 +253,7 @@ def _schema(space: ParameterSpace) -> type[BaseModel]:
         fitted_on=(list[str], []),
         held_out=(list[str], []),
         skipped=(list[_Skipped], []),
+        family_holdout=(dict[str, _Holdout], {}),
     )
 
 
@@ -263,10 +289,14 @@ def parse_efficiency_table(raw: Any, space: ParameterSpace, *, where: str) -> Ef
         skipped=tuple((s.id, s.reason) for s in data.skipped),
         generated_by=data.generated_by,
         source=where,
+        family_holdout={
+            name: HoldoutError(median_pct=h.median_pct, p90_pct=h.p90_pct, rows=h.rows)
+            for name, h in data.family_holdout.items()
+        },
     )
 
 
-_TOP_LEVEL = ("generated_by", "families", "default", "fitted_on", "held_out", "skipped")
+_TOP_LEVEL = ("generated_by", "families", "default", "fitted_on", "held_out", "skipped", "family_holdout")
 
 
 def _describe(exc: ValidationError, space: ParameterSpace) -> str:

@@ -143,6 +143,12 @@ def efficiency_for(
         "cross-chip default: neither this family nor one it borrows from has a fit (which needs 3 runs from 2 "
         "publications)"
     )
+    expected = typed.family_holdout.get("all")
+    if expected is not None:
+        basis += (
+            f"; a family left out of the fit is predicted with a median error of {expected.median_pct:.0f}% "
+            f"(90th percentile {expected.p90_pct:.0f}%; docs/ACCURACY.md)"
+        )
     return replace(pinned.with_values(typed.default.values), basis=basis)
 
 

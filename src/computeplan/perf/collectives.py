@@ -11,8 +11,10 @@ Hierarchical (reduce-scatter inside domains, all-reduce across, all-gather insid
     T = 2 (g_in - 1)/g_in · S / (eta · bw_up) + 2 (g_out - 1)/g_out · (S / g_in) / (eta · bw_out) + latency terms
 All-gather and reduce-scatter cost half an all-reduce; all-to-all of S bytes per rank costs (g - 1)/g · S / bw.
 
-``eta`` is the achieved fraction of link bandwidth (calibrated). On a torus a collective on one axis uses 2 of
-the chip's links; the usable share of ``scaleup_bytes_per_s`` grows with the number of axes the group spans.
+``eta`` is the achieved fraction of link bandwidth. On a torus a collective on one axis uses 2 of the chip's
+links; the usable share of ``scaleup_bytes_per_s`` grows with the number of axes the group spans, the axes being
+those of the slice in use (the pod, or the whole cluster when it is smaller). Slices beyond one pod (TPU
+multislice) are joined over the scale-out network (the data-centre network, DCN).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def _scaleup_share(cluster: Cluster, g_in: Array) -> Array:
     """Fraction of the chip's scale-up bandwidth that a group of ``g_in`` ranks in one domain can use."""
     axes = TORUS_AXES.get(cluster.scaleup_topology)
     if axes is not None:
-        side = max(cluster.scaleup_domain_chips ** (1.0 / axes), 2.0)
+        # the torus of the slice in use: a cluster smaller than a pod is a slice of its chips (v6e-8 is 2 x 4)
+        slice_chips = min(cluster.scaleup_domain_chips, cluster.num_chips)
+        side = max(slice_chips ** (1.0 / axes), 2.0)
         spanned = np.clip(np.ceil(np.log(np.maximum(g_in, 1.0)) / np.log(side) - 1e-9), 1, axes)
         share: Array = spanned / axes
         return share
