@@ -198,3 +198,13 @@ def test_overriding_a_planned_scenario_keeps_its_overrides(flagship_plan):
 
 def test_errors_are_computeplan_errors():
     assert issubclass(ScenarioError, ComputeplanError)
+
+
+def test_every_rate_says_how_its_chip_is_calibrated(flagship_plan, builtin):
+    from computeplan.report.plan_report import plan_html
+
+    # Trainium has three public training runs from one publication: too few for a fit of its own
+    assert set(flagship_plan.rates["calibration"]) == {"uncalibrated"}
+    assert all(r["calibration"] == "uncalibrated" for r in flagship_plan.to_dict()["rates"])  # type: ignore[index]
+    html = plan_html(flagship_plan, builtin)
+    assert "<th>chip calibration</th>" in html and "<td>uncalibrated</td>" in html

@@ -39,6 +39,7 @@ class RateRow:
     mfu: float | None = None
     goodput: float | None = None
     layout: Mapping[str, object] | None = None  # serving replica layout
+    calibration: str = "uncalibrated"  # how the chip's efficiency was obtained: calibrated, borrowed, uncalibrated
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,12 +107,14 @@ class TrainingRate:
     flop_per_chip_hour: float
     mfu: float
     goodput: float
+    calibration: str = "uncalibrated"
 
 
 @dataclass(frozen=True)
 class ServingRate:
     tokens_per_chip_hour: float
     layout: Mapping[str, object]
+    calibration: str = "uncalibrated"
 
 
 def training_rate(
@@ -122,7 +125,8 @@ def training_rate(
     cluster = cluster_from_catalog(catalog, chip, cluster_chips)
     global_batch = sequences_for_tokens(job.global_batch_tokens, job.seq_len)
     train_job = TrainingJob(seq_len=job.seq_len, global_batch=global_batch)
-    best = estimate_training(spec, cluster, tables.for_training(cluster.family), train_job).best
+    efficiency = tables.for_training(cluster.family)
+    best = estimate_training(spec, cluster, efficiency, train_job).best
     # failures and checkpoints of a frontier run of the workload's length on this cluster
     reliability = reliability_from_catalog(catalog)
     good = 1.0
@@ -130,7 +134,12 @@ def training_rate(
         run_s = job.run_days * SECONDS_PER_DAY
         good = estimate_job_goodput(reliability, float(spec.param_count()), cluster_chips, run_s=run_s).goodput
     per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
-    return TrainingRate(flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR * good, mfu=best.mfu, goodput=good)
+    return TrainingRate(
+        flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR * good,
+        mfu=best.mfu,
+        goodput=good,
+        calibration=efficiency.calibration,
+    )
 
 
 def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: EfficiencyTables) -> ServingRate | str:
@@ -143,10 +152,12 @@ def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: 
         output_len=serve.output_len,
         tpot_s=serve.tpot_ms / 1000 if serve.tpot_ms is not None else None,
     )
-    found = estimate_serving_on(spec, cluster, tables.for_serving(cluster.family), job)
+    efficiency = tables.for_serving(cluster.family)
+    found = estimate_serving_on(spec, cluster, efficiency, job)
     if found.estimate is None:
         return found.reason or "no layout"
-    return ServingRate(found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR, found.estimate.layout)
+    tokens = found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR
+    return ServingRate(tokens, found.estimate.layout, calibration=efficiency.calibration)
 
 
 def check_ids(scenario: Scenario, catalog: Catalog) -> None:
@@ -242,6 +253,7 @@ def build_inputs(
                     flop_per_chip_hour=rate.flop_per_chip_hour,
                     mfu=rate.mfu,
                     goodput=rate.goodput,
+                    calibration=rate.calibration,
                 )
             )
     token_rate = np.zeros((len(scenario.inference), k_n))
@@ -266,6 +278,7 @@ def build_inputs(
                     chip=option.chip,
                     tokens_per_chip_hour=srate.tokens_per_chip_hour,
                     layout=MappingProxyType(dict(srate.layout)),  # read-only, as the rest of the inputs
+                    calibration=srate.calibration,
                 )
             )
 

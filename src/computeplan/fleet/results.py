@@ -16,7 +16,7 @@ Tables of :class:`PlanResult` (SI units and USD; a missing value is NaN):
 ``binding``   one row per binding constraint, highest shadow price first: constraint, period ("total" for the
               whole horizon), about (the option or workload, or ""), shadow_price_usd_billion (NaN where the
               limit is reached but not priced separately), unit
-``rates``     index (workload, option): chip, flop_per_chip_hour, tokens_per_chip_hour, mfu, goodput
+``rates``     index (workload, option): chip, flop_per_chip_hour, tokens_per_chip_hour, mfu, goodput, calibration
 
 The tables are read-only: a result is a record of one solve, and its tables are shared, not copied, on access.
 Take a copy to change one (:meth:`PlanResult.to_frame` returns a copy of ``fleet``). Zeros are +0.0 (never -0.0);
@@ -163,6 +163,7 @@ class PlanResult:
                 "workload": r.workload,
                 "option": r.option,
                 "chip": r.chip,
+                "calibration": r.calibration,
                 **({"flop_per_chip_hour": r.flop_per_chip_hour} if r.flop_per_chip_hour is not None else {}),
                 **({"tokens_per_chip_hour": r.tokens_per_chip_hour} if r.tokens_per_chip_hour is not None else {}),
                 **({"mfu": r.mfu, "goodput": r.goodput} if r.mfu is not None else {}),
@@ -418,6 +419,7 @@ def _rates_frame(inp: FleetInputs) -> pd.DataFrame:
             ],
             "mfu": [nan if r.mfu is None else r.mfu for r in inp.rates],
             "goodput": [nan if r.goodput is None else r.goodput for r in inp.rates],
+            "calibration": [r.calibration for r in inp.rates],
         },
         index=pd.MultiIndex.from_arrays(
             [[r.workload for r in inp.rates], [r.option for r in inp.rates]], names=["workload", "option"]

@@ -296,7 +296,7 @@ def _rate_rows(result: PlanResult) -> list[list[str]]:
             detail = f"MFU {r.mfu:.2f}, goodput {r.goodput:.2f}"
         else:
             detail = str(dict(r.layout or {}))
-        rows.append([r.workload, r.option, f"{per_hour:.3e}", detail])
+        rows.append([r.workload, r.option, f"{per_hour:.3e}", r.calibration, detail])
     return rows
 
 
@@ -305,7 +305,7 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
     title = html.escape(plan_title(result))
     binding = _table(["constraint", "where", "shadow price", "unit"], _binding_rows(result, 40))
     periods_table = _table(*_period_rows(result, fold_options(chips_in_service(result), HTML_OPTIONS)))
-    rates = _table(["workload", "option", "per chip-hour", "detail"], _rate_rows(result))
+    rates = _table(["workload", "option", "per chip-hour", "chip calibration", "detail"], _rate_rows(result))
     warnings = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings)
     answers = "".join(f"<li>{html.escape(line)}</li>" for line in headline(result))
     return f"""<!DOCTYPE html>
