@@ -36,6 +36,7 @@ def test_every_framework_of_the_reference_runs_has_defaults_with_sources():
     assert table["maxtext"].layout["recompute"] == Recompute.FULL and table["maxtext"].layout["mb"] == LOCAL_BATCH
     assert table["megatron-lm"].attention_kernel == "unfused" and table["nemo"].attention_kernel == "cudnn"
     assert table["nemo"].tp_overlap and table["hai-llm"].ep_overlap
+    assert not table["torchtitan"].compiled and table["maxtext"].compiled  # torch.compile is off by default
 
 
 def test_a_bad_framework_table_names_the_field():

@@ -423,3 +423,15 @@ def test_a_torus_slice_smaller_than_its_pod_uses_its_own_axes():
     assert collectives._scaleup_share(pod, g)[0] == 0.5
     # the 8-chip slice is the whole torus (side sqrt(8) = 2.8): the group spans both axes and every link
     assert collectives._scaleup_share(small, g)[0] == 1.0
+
+
+def test_eager_pytorch_moves_twice_the_fused_elementwise_bytes():
+    spec = tiny()
+    lay = Layouts.from_columns(
+        dict(tp=1, pp=1, dp=8, cp=1, ep=1, vpp=1, mb=1, recompute=0, sp=0, zero=0, hsdp=0, fp8=0)
+    )
+    c = cluster(num_chips=8)
+    fused = tr.training_step(spec, c, EFF, lay, global_batch=8, seq_len=16)
+    eager = tr.training_step(spec, c, EFF, lay, global_batch=8, seq_len=16, software=tr.Software(compiled=False))
+    assert eager.elementwise_s[0] == pytest.approx(tr.EAGER_ELEMENTWISE_FACTOR * fused.elementwise_s[0])
+    assert eager.compute_s[0] == fused.compute_s[0]

@@ -18,6 +18,7 @@ def software_of(framework: FrameworkDefaults | None) -> Software:
         attention_kernel=framework.attention_kernel,
         tp_overlap=framework.tp_overlap,
         ep_overlap=framework.ep_overlap,
+        compiled=framework.compiled,
     )
 
 

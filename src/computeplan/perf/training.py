@@ -68,6 +68,9 @@ ELEMENTWISE_FFN_EXTRA_TENSORS = 1.0  # F-wide tensors the activation moves: one 
 ELEMENTWISE_PASSES = 3.0  # forward once, backward twice (reads activations and output gradients); estimate
 ELEMENTWISE_PASSES_FULL_RECOMPUTE = 4.0  # plus the recomputed forward
 HALF_RECOMPUTE_SHARE = 0.5  # Recompute.HALF: share of the layers recomputed in full
+# eager PyTorch moves this many times the fused element-wise bytes: on an H200, eager decoder layers take 0.6-1.4 ms
+# more than compiled ones at 8k tokens, 0.7-1.1x the model's fused element-wise time (docs/MEASUREMENTS.md)
+EAGER_ELEMENTWISE_FACTOR = 2.0
 
 # Sequence chunk (tokens per chip) at which a flash attention kernel runs at half its asymptotic efficiency: causal
 # forward + backward with FlashAttention-2 and cuDNN on an H200 reach 0.71-0.78 of their 32k-token rate at 2k and
@@ -111,11 +114,14 @@ class Software:
     - ``tp_overlap``: tensor-parallel collectives overlapped with the layer's matmuls (Megatron/Transformer Engine
       TP-comm overlap, XLA collective matmul, torchtitan async TP).
     - ``ep_overlap``: expert-parallel all-to-alls overlapped with another micro-batch's compute (DeepSeek's DualPipe).
+    - ``compiled``: element-wise kernels fused (a compiler, or hand-fused kernels); False for eager PyTorch, whose
+      element-wise traffic is :data:`EAGER_ELEMENTWISE_FACTOR` times the fused one.
     """
 
     attention_kernel: str = "flash-attention-2"
     tp_overlap: bool = False
     ep_overlap: bool = False
+    compiled: bool = True
 
     @property
     def fused_attention(self) -> bool:
@@ -795,7 +801,7 @@ def training_step(
         bf16_peak=cluster.peak(Precision.BF16),
         bf16_matmul_eff=bf16_matmul_eff,
     )
-    elem = elementwise_time(spec, cluster, eff, g)
+    elem = elementwise_time(spec, cluster, eff, g) * (1.0 if software.compiled else EAGER_ELEMENTWISE_FACTOR)
     tp = tp_comm_time(spec, cluster, eff, g)
     if software.tp_overlap:
         tp = overlapped_exposed_time(tp, compute)
