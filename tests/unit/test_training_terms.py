@@ -435,3 +435,10 @@ def test_eager_pytorch_moves_twice_the_fused_elementwise_bytes():
     eager = tr.training_step(spec, c, EFF, lay, global_batch=8, seq_len=16, software=tr.Software(compiled=False))
     assert eager.elementwise_s[0] == pytest.approx(tr.EAGER_ELEMENTWISE_FACTOR * fused.elementwise_s[0])
     assert eager.compute_s[0] == fused.compute_s[0]
+
+
+def test_dualpipe_halves_the_pipeline_bubble():
+    g, _ = geometry(tiny(layers=16), pp=16, tp=1, dp=1, cp=1, mb=1, global_batch=32)
+    t_mb = np.array([2.0])
+    assert tr.bubble_time(g, t_mb)[0] == 15 * 2.0  # 1F1B: p - 1 micro-batch times
+    assert tr.bubble_time(g, t_mb, dualpipe=True)[0] == 7 * 2.0  # DualPipe: p / 2 - 1

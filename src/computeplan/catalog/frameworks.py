@@ -45,6 +45,7 @@ class _Framework(BaseModel):
     tp_comm_overlap: _Fact | None = None
     ep_comm_overlap: _Fact | None = None
     compiled: _Fact | None = None
+    pipeline_schedule: _Fact | None = None
     fsdp_hybrid: _Fact | None = None
     vpp: _Fact | None = None
     micro_batch: _Fact | None = None
@@ -72,6 +73,7 @@ class FrameworkDefaults:
     tp_overlap: bool = False  # tensor-parallel collectives overlapped with the layer's matmuls
     ep_overlap: bool = False  # expert-parallel all-to-alls overlapped with compute (DeepSeek's DualPipe)
     compiled: bool = True  # element-wise kernels fused (compiler, fused kernels); False: eager PyTorch
+    pipeline_schedule: str = "1f1b"  # or "dualpipe"
     pipeline_micro_batch: int | None = None  # sequences per micro-batch with pp > 1 (PER_STAGE: local batch / pp)
 
     def recompute_code(self, word: str) -> int:
@@ -131,6 +133,7 @@ def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
             tp_overlap=fw.tp_comm_overlap is not None and bool(fw.tp_comm_overlap.value),
             ep_overlap=fw.ep_comm_overlap is not None and bool(fw.ep_comm_overlap.value),
             compiled=fw.compiled is None or bool(fw.compiled.value),
+            pipeline_schedule="1f1b" if fw.pipeline_schedule is None else str(fw.pipeline_schedule.value),
             pipeline_micro_batch=_pipeline_micro_batch(fw.pipeline_micro_batch),
         )
     return out

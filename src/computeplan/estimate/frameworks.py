@@ -19,6 +19,7 @@ def software_of(framework: FrameworkDefaults | None) -> Software:
         tp_overlap=framework.tp_overlap,
         ep_overlap=framework.ep_overlap,
         compiled=framework.compiled,
+        pipeline_schedule=framework.pipeline_schedule,
     )
 
 

@@ -116,12 +116,15 @@ class Software:
     - ``ep_overlap``: expert-parallel all-to-alls overlapped with another micro-batch's compute (DeepSeek's DualPipe).
     - ``compiled``: element-wise kernels fused (a compiler, or hand-fused kernels); False for eager PyTorch, whose
       element-wise traffic is :data:`EAGER_ELEMENTWISE_FACTOR` times the fused one.
+    - ``pipeline_schedule``: ``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek's bidirectional
+      schedule: about half the bubble; :func:`bubble_time`).
     """
 
     attention_kernel: str = "flash-attention-2"
     tp_overlap: bool = False
     ep_overlap: bool = False
     compiled: bool = True
+    pipeline_schedule: str = "1f1b"
 
     @property
     def fused_attention(self) -> bool:
@@ -566,9 +569,13 @@ def pp_comm_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyParams,
     return np.where(g.p > 1, PP_TRANSFERS_PER_STAGE * g.v * send, 0.0)
 
 
-def bubble_time(g: StepGeometry, micro_batch_s: Array) -> Array:
-    """1F1B pipeline bubble: (p - 1) / v micro-batch times (Narayanan et al. SC21 sec. 2.2)."""
-    return (g.p - 1.0) / g.v * micro_batch_s
+def bubble_time(g: StepGeometry, micro_batch_s: Array, *, dualpipe: bool = False) -> Array:
+    """1F1B pipeline bubble: (p - 1) / v micro-batch times (Narayanan et al. SC21 sec. 2.2). DualPipe (DeepSeek-V3
+    report, Table 2) runs two pipelines in opposite directions: (p / 2 - 1) instead of (p - 1) micro-batch times
+    (its smaller terms for overlapped forward-backward chunks left out)."""
+    stages = np.where(dualpipe, np.maximum(g.p / 2.0 - 1.0, 0.0), g.p - 1.0)
+    bubble: Array = stages / g.v * micro_batch_s
+    return bubble
 
 
 # ---------------------------------------------------------------------------------------------- data parallel
@@ -811,7 +818,7 @@ def training_step(
         ep = overlapped_exposed_time(ep, compute)
     pp = pp_comm_time(spec, cluster, eff, g)
     t_mb = compute.total_s + elem + tp + cp + ep + pp
-    bubble = bubble_time(g, t_mb)
+    bubble = bubble_time(g, t_mb, dualpipe=software.pipeline_schedule == "dualpipe")
 
     params_chip = params_per_chip(spec, g)
     dp = dp_exposed_time(
