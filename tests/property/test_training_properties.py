@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from computeplan.errors import InvalidSpec
 from computeplan.hardware.cluster import Precision
 from computeplan.hardware.efficiency import PRIOR
-from computeplan.perf.training import model_flops_per_token, training_step
+from computeplan.perf.training import Software, model_flops_per_token, training_step
 from computeplan.search.space import enumerate_layouts
 from computeplan.workload.transformer import TransformerSpec
 from tests.unit.test_training_formulas import cluster, gpt
@@ -33,6 +33,16 @@ clusters = st.builds(
     up=st.floats(10e9, 1e12),
     out=st.floats(1e9, 100e9),
     hbm_bw=st.floats(0.5e12, 8e12),
+)
+
+
+softwares = st.builds(
+    Software,
+    attention_kernel=st.sampled_from(["flash-attention-2", "cudnn", "unfused"]),
+    tp_overlap=st.booleans(),
+    ep_overlap=st.booleans(),
+    compiled=st.booleans(),
+    pipeline_schedule=st.sampled_from(["1f1b", "dualpipe"]),
 )
 
 
@@ -149,14 +159,24 @@ def test_valid_specs_and_layouts_give_finite_bounded_results(spec, num_chips, do
 
 
 @SETTINGS
-@given(spec=specs, c=clusters, batch=st.sampled_from([64, 256]))
-def test_mfu_is_at_most_one(spec, c, batch):
-    """MFU against the peak of the precision each layout uses (fp8 layouts against the fp8 peak)."""
+@given(spec=specs, c=clusters, batch=st.sampled_from([64, 256]), software=softwares)
+def test_mfu_is_at_most_one(spec, c, batch, software):
+    """MFU against the peak of the precision each layout uses (fp8 layouts against the fp8 peak), whatever the
+    framework's software; HFU >= MFU; overlap never makes a step slower, eager never faster."""
     lay = _all_layouts(spec, c, batch)
-    r = training_step(spec, c, PRIOR, lay, global_batch=batch, seq_len=spec.seq_len)
+    r = training_step(spec, c, PRIOR, lay, global_batch=batch, seq_len=spec.seq_len, software=software)
     ok = r.invalid == 0
     assert np.all(r.mfu[ok] <= 1.0)
     assert np.all(r.mfu[ok] > 0.0)
+    assert np.all(r.hfu[ok] >= r.mfu[ok])
+    assert np.all(np.isfinite(r.step_time_s[ok]))
+    overlapped = replace(software, tp_overlap=True, ep_overlap=True)
+    faster = training_step(spec, c, PRIOR, lay, global_batch=batch, seq_len=spec.seq_len, software=overlapped)
+    assert np.all(faster.step_time_s[ok] <= r.step_time_s[ok] * (1 + 1e-12))
+    eager = training_step(
+        spec, c, PRIOR, lay, global_batch=batch, seq_len=spec.seq_len, software=replace(software, compiled=False)
+    )
+    assert np.all(eager.step_time_s[ok] >= r.step_time_s[ok] * (1 - 1e-12))
 
 
 @settings(max_examples=200, deadline=None)
