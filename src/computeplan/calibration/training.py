@@ -29,7 +29,14 @@ from computeplan.hardware.efficiency import (
     with_family_kernels,
 )
 from computeplan.perf.layout import LAYOUT_FIELDS, LayoutProblem, Layouts
-from computeplan.perf.training import DEFAULT_SOFTWARE, Software, model_flops_per_token, training_step, validity
+from computeplan.perf.training import (
+    DEFAULT_SOFTWARE,
+    Software,
+    StepArrays,
+    model_flops_per_token,
+    training_step,
+    validity,
+)
 from computeplan.search.space import enumerate_layouts
 from computeplan.units import TERA
 from computeplan.workload.transformer import TransformerSpec
@@ -219,15 +226,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
     def evaluate(self, case: TrainingCase, params: EfficiencyParams) -> TrainingEvaluation | None:
         if len(case.layouts) == 0:
             return None
-        steps = training_step(
-            case.spec,
-            case.cluster,
-            with_family_kernels(params, case.cluster.family, case.software.attention_kernel),
-            case.layouts,
-            global_batch=case.global_batch,
-            seq_len=case.seq_len,
-            software=case.software,
-        )
+        steps = _price(case, params)
         valid = steps.invalid == 0
         if not np.any(valid):
             return None
@@ -240,15 +239,7 @@ class TrainingModel(CalibratedModel[TrainingRun, TrainingCase, TrainingEvaluatio
     def why_not(self, case: TrainingCase, params: EfficiencyParams) -> str:
         if len(case.layouts) == 0:
             return f"{self.no_prediction_reason}: {why_no_layout(case)}"
-        steps = training_step(
-            case.spec,
-            case.cluster,
-            with_family_kernels(params, case.cluster.family, case.software.attention_kernel),
-            case.layouts,
-            global_batch=case.global_batch,
-            seq_len=case.seq_len,
-            software=case.software,
-        )
+        steps = _price(case, params)
         every = LayoutProblem(int(np.bitwise_and.reduce(steps.invalid)))  # the problems every candidate has
         problems = every or LayoutProblem(int(steps.invalid[0]))
         return f"{self.no_prediction_reason}: {problems.describe()}" if problems else self.no_prediction_reason
@@ -330,6 +321,19 @@ def apply_framework_defaults(
         else:
             refused.append(f"{name}={shown}")
     return layouts, applied, refused
+
+
+def _price(case: TrainingCase, params: EfficiencyParams) -> StepArrays:
+    """Every candidate layout of ``case`` priced with ``params``, the family's kernels and the framework's software."""
+    return training_step(
+        case.spec,
+        case.cluster,
+        with_family_kernels(params, case.cluster.family, case.software.attention_kernel),
+        case.layouts,
+        global_batch=case.global_batch,
+        seq_len=case.seq_len,
+        software=case.software,
+    )
 
 
 def why_no_layout(case: TrainingCase) -> str:

@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from computeplan.catalog.loader import FRAMEWORKS_FILE
+from computeplan.catalog.loader import FRAMEWORKS_FILE, validate_table
 from computeplan.errors import CatalogError
 from computeplan.files import load_yaml
 
@@ -109,12 +109,7 @@ def _pipeline_micro_batch(fact: _Fact | None) -> int | None:
 
 def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
     """Validate a frameworks table (as read from YAML); :class:`CatalogError` names ``where`` and the field."""
-    try:
-        table = _File.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        path = ".".join(str(p) for p in err["loc"]) or "(file)"
-        raise CatalogError(f"{where}: {path}: {err['msg']}") from None
+    table = validate_table(_File, raw, where=where)
     out: dict[str, FrameworkDefaults] = {}
     for key, fw in table.frameworks.items():
         for name in ("recompute", "selective_recompute"):

@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from computeplan.catalog.loader import KERNELS_FILE
+from computeplan.catalog.loader import KERNELS_FILE, validate_table
 from computeplan.errors import CatalogError
 from computeplan.files import load_yaml
 
@@ -40,12 +40,7 @@ class _File(BaseModel):
 
 def parse_kernels(raw: Any, *, where: str) -> dict[str, dict[str, float]]:
     """{family: {parameter: value}} from a kernels table (as read from YAML); errors name ``where`` and the field."""
-    try:
-        table = _File.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        path = ".".join(str(p) for p in err["loc"]) or "(file)"
-        raise CatalogError(f"{where}: {path}: {err['msg']}") from None
+    table = validate_table(_File, raw, where=where)
     return {
         family: {name: fact.value for name, fact in entry if isinstance(fact, _Fact)}
         for family, entry in table.families.items()

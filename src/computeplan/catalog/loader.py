@@ -28,6 +28,7 @@ from computeplan.files import load_yaml
 ENV_VAR = "COMPUTEPLAN_CATALOG"
 KINDS = ("chips", "systems", "models", "facts")
 T = TypeVar("T")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,17 @@ def as_catalog(value: object) -> Catalog:
     if not isinstance(value, Catalog):
         raise InvalidInput("catalog", f"expected a Catalog (computeplan.load_catalog([directory])), got {_kind(value)}")
     return value
+
+
+def validate_table(schema: type[ModelT], raw: Any, *, where: str) -> ModelT:
+    """``raw`` (as read from YAML) validated as ``schema``; :class:`CatalogError` names ``where`` and the first
+    field at fault (the small data tables beside the catalog: frameworks, kernels)."""
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        path = ".".join(str(p) for p in err["loc"]) or "(file)"
+        raise CatalogError(f"{where}: {path}: {err['msg']}") from None
 
 
 def builtin_files() -> list[Path]:
