@@ -211,4 +211,5 @@ def test_a_long_csv_id_wraps_and_the_chip_stays_whole(capsys, columns_100, tmp_p
     _check_width(out)
     chip = rows[1].split(",")[16]
     assert chip == "a100-sxm-80gb" and chip in out.split()
-    assert long_id in "".join(line.split()[0] for line in out.splitlines() if line.startswith(("run-", "x")))
+    # the id wraps over as many lines as the narrowed column needs (the leave-one-source-out columns take room)
+    assert long_id in "".join(line.split()[0] for line in out.splitlines() if line.startswith(("run-", "x", "-end")))
