@@ -1,8 +1,8 @@
 """Golden check against published measured runs: fails the build when accuracy regresses.
 
 The data is `shared/reference/calibration-training.csv` (166 runs of 10 publications; copied into tests/golden/data).
-The headline, leave-one-source-out (measured 2026-11-26, docs/ACCURACY.md): median 11.7%, 90th percentile 31.6%,
-worst 75.3%. With the shipped tables (every fourth row held out): 9.0% median over all rows, 9.2% on held-out rows.
+The headline, leave-one-source-out (measured 2026-11-26, docs/ACCURACY.md): median 11.6%, 90th percentile 31.6%,
+worst 75.3%. With the shipped tables (every fourth row held out): 9.0% median over all rows, 9.0% on held-out rows.
 The bounds below leave a little room for numerical noise, not for regressions; lower them as the model improves
 (issue 9 asks for median <= 8%, 90th percentile <= 20%).
 """
@@ -27,7 +27,7 @@ def report():
 def test_leave_one_source_out_stays_at_the_documented_value(report):
     loso = report.loso
     assert loso.summary.count == loso.summary.predicted == ROWS
-    assert loso.summary.median_abs_error_pct <= 12.2  # measured 11.7
+    assert loso.summary.median_abs_error_pct <= 12.1  # measured 11.6
     assert loso.summary.p90_abs_error_pct <= 32.6  # measured 31.6
     assert loso.summary.max_abs_error_pct <= 77.0  # measured 75.3
     assert len(loso.by_source) == 10
@@ -54,7 +54,7 @@ def test_median_error_stays_at_the_documented_value(report):
 
 def test_held_out_rows_hold(report):
     assert len(report.held_out) >= 30
-    assert report.summary_held_out.median_abs_error_pct <= 9.7  # measured 9.2
+    assert report.summary_held_out.median_abs_error_pct <= 9.5  # measured 9.0
     assert report.summary_held_out.max_abs_error_pct <= 45.0  # measured 42.2
 
 
@@ -101,9 +101,9 @@ def test_spot_checks_stay_close_to_published_frontier_runs():
 
     catalog, tables = load_catalog(), builtin_efficiency_tables()
     llama, deepseek = spot_checks(catalog, tables)
-    # priced with the published layouts (2026-11-26: Llama 3 with a plain framework's software, 30.6% MFU, -20%
+    # priced with the published layouts (2026-11-26: Llama 3 with a plain framework's software, 34.9% MFU, -8%
     # against the range: the Hopper fit is pulled down by slower frameworks such as torchtitan and llm-foundry;
-    # DeepSeek-V3 with HAI-LLM's DualPipe and all-to-all overlap, 3.03M GPU-hours, +14%)
-    assert 0.29 <= llama["predicted"] <= 0.45  # published 38-43% MFU
+    # DeepSeek-V3 with HAI-LLM's DualPipe, all-to-all overlap and cheap recompute, 3.04M GPU-hours, +14%)
+    assert 0.33 <= llama["predicted"] <= 0.45  # published 38-43% MFU
     assert deepseek["predicted"] == pytest.approx(2.664e6, rel=0.17)  # published 2.664M GPU-hours
     assert spot_checks_markdown(catalog, tables) in (Path(__file__).parents[2] / "docs" / "ACCURACY.md").read_text()

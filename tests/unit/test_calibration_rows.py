@@ -88,7 +88,7 @@ def _skipped_reason(path: Path) -> str:
         ({"chip": ""}, "column 'chip' is blank"),
         (
             {"recompute": "ful"},
-            "column 'recompute' must be one of none, selective, full, half, got 'ful' (did you mean",
+            "column 'recompute' must be one of none, selective, full, half, cheap, got 'ful' (did you mean",
         ),
         ({"sequence_parallel": "yes"}, "column 'sequence_parallel' must be one of true, false, got 'yes'"),
         ({"zero_stage": "4"}, "column 'zero_stage' must be at most 3, got 4"),

@@ -442,3 +442,20 @@ def test_dualpipe_halves_the_pipeline_bubble():
     t_mb = np.array([2.0])
     assert tr.bubble_time(g, t_mb)[0] == 15 * 2.0  # 1F1B: p - 1 micro-batch times
     assert tr.bubble_time(g, t_mb, dualpipe=True)[0] == 7 * 2.0  # DualPipe: p / 2 - 1
+
+
+def test_cheap_recompute_drops_the_norm_and_activation_outputs_at_no_flop_cost():
+    spec = tiny()  # D 8, GELU FFN F 32 (2 matrices), t 2, no SP, 16 tokens per chip
+    g_none, _ = geometry(spec, recompute=0)
+    g_cheap, _ = geometry(spec, recompute=4)
+    flops = tr.micro_batch_flops(spec, g_cheap)
+    assert tr._recomputed(g_cheap, flops.matmul_per_layer, flops.attention_per_layer)[0] == 0
+    # 16 tokens: 4 of the 10 B per s b D element (the two norm outputs), and one F-wide 2 B tensor over t = 2
+    saved = 4 * 16 * 8 + 2 * 16 * 32 / 2
+    none, cheap = (tr.activation_bytes_per_layer(spec, g)[0] for g in (g_none, g_cheap))
+    assert none - cheap == saved
+    c = cluster(hbm_bw=1024.0)
+    # half a pass more element-wise traffic: 3.5 passes against 3
+    assert tr.elementwise_time(spec, c, EFF, g_cheap)[0] == pytest.approx(
+        tr.elementwise_time(spec, c, EFF, g_none)[0] * 3.5 / 3
+    )

@@ -49,7 +49,7 @@ TRAINING_VALUE_RANGES = {
     "tflops_per_chip": (1e-3, 1e5, " TFLOP/s"),
     "mfu": (1e-4, 1.0, ""),
 }
-RECOMPUTE = {"none": 0, "selective": 1, "full": 2, "half": 3}
+RECOMPUTE = {"none": 0, "selective": 1, "full": 2, "half": 3, "cheap": 4}
 REQUIRED_COLUMNS = ("id", "chip", "num_chips", "global_batch", "metric", "value")
 # CSV column -> layout field, and the smallest value it may hold
 LAYOUT_COLUMNS = (

@@ -22,7 +22,7 @@ from computeplan.errors import CatalogError
 from computeplan.files import load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
-RECOMPUTE_LEVELS = {"none": 0, "selective": 1, "full": 2, "half": 3}  # perf.layout.Recompute values
+RECOMPUTE_LEVELS = {"none": 0, "selective": 1, "full": 2, "half": 3, "cheap": 4}  # perf.layout.Recompute values
 LOCAL_BATCH = 0  # micro_batch "local": no gradient accumulation, a micro-batch is the global batch / dp
 PER_STAGE = -1  # pipeline_micro_batch "stages": the local batch split into as many micro-batches as stages
 

@@ -96,7 +96,7 @@ def _layout_text_value(key: str, value: str | None) -> int:
         return int(value)
     expected = "a whole number" + (", true or false" if key in SWITCH_FIELDS else "")
     if key == "recompute":
-        expected = "none, selective, full, half or 0-3"
+        expected = "none, selective, full, half, cheap or 0-4"
     shown = value[:20] + ("..." if len(value) > 20 else "")
     raise InvalidInput("layout", f"{key}: expected {expected}, got {shown!r}")
 

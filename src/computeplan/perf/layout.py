@@ -1,9 +1,10 @@
 """Parallel layouts as columns of numpy arrays, so that one evaluation prices millions of candidates.
 
 Fields (one array each, equal length): tp, pp, dp, cp, ep (parallel degrees in chips), vpp (virtual pipeline
-stages per device), mb (sequences per micro-batch), recompute (0 none, 1 selective, 2 full), sp (sequence
-parallel, 0/1), zero (ZeRO stage 0-3), hsdp (with ZeRO-3: shard inside the scale-up domain and replicate across
-domains, as HSDP in PyTorch and FSDP-over-ICI with data parallelism over DCN in MaxText; 0/1), fp8 (fp8 matmuls, 0/1).
+stages per device), mb (sequences per micro-batch), recompute (0 none, 1 selective, 2 full, 3 half, 4 cheap), sp
+(sequence parallel, 0/1), zero (ZeRO stage 0-3), hsdp (with ZeRO-3: shard inside the scale-up domain and replicate
+across domains, as HSDP in PyTorch and FSDP-over-ICI with data parallelism over DCN in MaxText; 0/1), fp8 (fp8
+matmuls, 0/1).
 
 Why a layout cannot run is a :class:`LayoutProblem` bit flag (``perf.training.validity`` gives one int64 per layout).
 """
@@ -26,6 +27,7 @@ class Recompute(IntEnum):
     SELECTIVE = 1  # attention core only (Korthikanti et al. 2022)
     FULL = 2  # whole layer; only its input is kept
     HALF = 3  # every second layer in full (torchtitan's selective default; its per-op policy recomputes a like share)
+    CHEAP = 4  # norms and activation functions only: their outputs not kept, almost no FLOPs redone (DeepSeek-V3)
 
 
 class LayoutProblem(IntFlag):

@@ -68,6 +68,7 @@ ELEMENTWISE_FFN_EXTRA_TENSORS = 1.0  # F-wide tensors the activation moves: one 
 ELEMENTWISE_PASSES = 3.0  # forward once, backward twice (reads activations and output gradients); estimate
 ELEMENTWISE_PASSES_FULL_RECOMPUTE = 4.0  # plus the recomputed forward
 HALF_RECOMPUTE_SHARE = 0.5  # Recompute.HALF: share of the layers recomputed in full
+CHEAP_RECOMPUTE_PASSES = 0.5  # Recompute.CHEAP: the norms and activation re-run in backward (estimate)
 # eager PyTorch moves this many times the fused element-wise bytes: on an H200, eager decoder layers take 0.6-1.4 ms
 # more than compiled ones at 8k tokens, 0.7-1.1x the model's fused element-wise time (docs/MEASUREMENTS.md)
 EAGER_ELEMENTWISE_FACTOR = 2.0
@@ -275,6 +276,7 @@ class StepGeometry:
     full: BoolArray  # full recompute
     recomputed_layers: Array  # share of the layers recomputed in full: 1 (full), 1/2 (half), else 0
     selective: BoolArray  # selective (attention) recompute
+    cheap: BoolArray  # norms and activation functions recomputed
     sp: BoolArray  # sequence parallel
     zero: NDArray[np.int64]  # ZeRO stage 0-3
     hsdp: BoolArray  # ZeRO-3 sharded inside a scale-up domain, replicated across
@@ -307,6 +309,7 @@ def step_geometry(
             [lay.recompute == Recompute.FULL, lay.recompute == Recompute.HALF], [1.0, HALF_RECOMPUTE_SHARE], 0.0
         ),
         selective=lay.recompute == Recompute.SELECTIVE,
+        cheap=lay.recompute == Recompute.CHEAP,
         sp=lay.sp == 1,
         zero=lay.zero,
         hsdp=lay.hsdp == 1,
@@ -502,6 +505,7 @@ def elementwise_time(spec: TransformerSpec, cluster: Cluster, eff: EfficiencyPar
         * (ELEMENTWISE_HIDDEN_TENSORS * dim / _sp_split(g) + ffn_tensors * mean_active_ffn_width(spec) / g.t)
     )
     passes = ELEMENTWISE_PASSES + g.recomputed_layers * (ELEMENTWISE_PASSES_FULL_RECOMPUTE - ELEMENTWISE_PASSES)
+    passes = passes + np.where(g.cheap, CHEAP_RECOMPUTE_PASSES, 0.0)
     moved = g.layers_per_stage * per_pass * passes + fp8_cast_bytes(spec, g) + unfused_score_bytes(spec, g)
     return moved / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
 
@@ -701,15 +705,20 @@ def optimizer_time(cluster: Cluster, eff: EfficiencyParams, params_chip: Array, 
 def activation_bytes_per_layer(spec: TransformerSpec, g: StepGeometry) -> Array:
     """Activations one layer keeps for backward without recompute (Korthikanti et al. 2022 Eq. 2 and 4, flash
     attention so no s^2 term): 10 s b D / t_sp + 2 s b (N H_qk + 2 K' H_v + N H_v + n_mlp F_act) / t, with
-    K' = K (N for MLA, whose K and V are per head), t_sp = t with SP else 1."""
+    K' = K (N for MLA, whose K and V are per head), t_sp = t with SP else 1; with cheap recompute 6 s b D / t_sp
+    and (n_mlp - 1) F_act (the norm and activation outputs are recomputed)."""
     h_qk, h_v = _head_dims(spec)
     sb = g.tokens
     sbh = sb * float(spec.hidden)
-    replicated = REPLICATED_ACTIVATION_BYTES * sbh / _sp_split(g)
+    # cheap recompute keeps neither the norms' outputs (the QKV and FC1 inputs, 2 x 2 B) nor the activation
+    # function's output (the FC2 input, one F-wide tensor)
+    replicated_bytes = np.where(g.cheap, REPLICATED_ACTIVATION_BYTES - 2 * BYTES_BF16, REPLICATED_ACTIVATION_BYTES)
+    replicated = replicated_bytes * sbh / _sp_split(g)
     kv_heads = spec.heads if spec.is_mla else np.maximum(spec.kv_heads, g.t)  # replicated when t > K
     q_kv = BYTES_BF16 * sb * (spec.heads * h_qk + 2.0 * kv_heads * h_v)
     context = BYTES_BF16 * sb * spec.heads * h_v
-    mlp = BYTES_BF16 * sb * mean_active_ffn_width(spec) * _mlp_matrices(spec)
+    ffn_tensors = np.where(g.cheap, _mlp_matrices(spec) - 1.0, _mlp_matrices(spec))
+    mlp = BYTES_BF16 * sb * mean_active_ffn_width(spec) * ffn_tensors
     # unfused attention keeps its scores, softmax output and dropout mask (5 B per score; Korthikanti et al. Eq. 1)
     # unless selective recompute redoes them
     scores = 0.0 if g.fused_attention else UNFUSED_SCORE_ACTIVATION_BYTES * g.b * spec.heads * g.s * g.s / g.c
