@@ -43,6 +43,9 @@ def test_a_bad_framework_table_names_the_field():
     raw = {"frameworks": {"x": {"name": "X", "recompute": {"value": "some", "source": "s"}}}}
     with pytest.raises(CatalogError, match=r"^f\.yaml: frameworks\.x\.recompute: expected one of none, selective"):
         parse_frameworks(raw, where="f.yaml")
+    bad_kernel = {"frameworks": {"x": {"name": "X", "attention_kernel": {"value": "flash3", "source": "s"}}}}
+    with pytest.raises(CatalogError, match=r"frameworks\.x\.attention_kernel: expected one of flash-attention-2"):
+        parse_frameworks(bad_kernel, where="f.yaml")
     with pytest.raises(CatalogError, match=r"^f\.yaml: frameworks\.x\.zero_stage\.source: Field required"):
         parse_frameworks({"frameworks": {"x": {"name": "X", "zero_stage": {"value": 1}}}}, where="f.yaml")
 

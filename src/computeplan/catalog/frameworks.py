@@ -1,5 +1,6 @@
 """What each training framework does when a publication does not say: the documented defaults of
-``catalog/data/frameworks.yaml`` (each with its source), as layout fields.
+``catalog/data/frameworks.yaml`` (each with its source), as layout fields and as the software the training step
+prices (attention kernel, communication overlap, eager or compiled, pipeline schedule).
 
 A measured run's blank cell means "not reported"; the calibration fills it with the default of the run's framework
 (Megatron-Core's distributed optimizer, torchtitan's FSDP and per-layer recompute, MaxText's full remat, ...), not
@@ -25,6 +26,8 @@ DATA_DIR = Path(__file__).parent / "data"
 RECOMPUTE_LEVELS = {"none": 0, "selective": 1, "full": 2, "half": 3, "cheap": 4}  # perf.layout.Recompute values
 LOCAL_BATCH = 0  # micro_batch "local": no gradient accumulation, a micro-batch is the global batch / dp
 PER_STAGE = -1  # pipeline_micro_batch "stages": the local batch split into as many micro-batches as stages
+ATTENTION_KERNELS = ("flash-attention-2", "flash-attention-3", "cudnn", "splash", "nki", "unfused")
+PIPELINE_SCHEDULES = ("1f1b", "dualpipe")
 
 
 class _Fact(BaseModel):
@@ -112,11 +115,17 @@ def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
     table = validate_table(_File, raw, where=where)
     out: dict[str, FrameworkDefaults] = {}
     for key, fw in table.frameworks.items():
-        for name in ("recompute", "selective_recompute"):
+        choices = {
+            "recompute": tuple(RECOMPUTE_LEVELS),
+            "selective_recompute": tuple(RECOMPUTE_LEVELS),
+            "attention_kernel": ATTENTION_KERNELS,
+            "pipeline_schedule": PIPELINE_SCHEDULES,
+        }
+        for name, allowed in choices.items():
             fact = getattr(fw, name)
-            if fact is not None and str(fact.value) not in RECOMPUTE_LEVELS:
-                allowed = ", ".join(RECOMPUTE_LEVELS)
-                raise CatalogError(f"{where}: frameworks.{key}.{name}: expected one of {allowed}, got {fact.value!r}")
+            if fact is not None and str(fact.value) not in allowed:
+                expected = ", ".join(allowed)
+                raise CatalogError(f"{where}: frameworks.{key}.{name}: expected one of {expected}, got {fact.value!r}")
         layout, selective = _layout_of(fw)
         kernel = "flash-attention-2" if fw.attention_kernel is None else str(fw.attention_kernel.value)
         out[key] = FrameworkDefaults(
