@@ -113,6 +113,17 @@ def suggest(value: str, allowed: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _finite(key: str, raw: str, wanted: str) -> float:
+    """The cell as a float; :class:`BadRow` when it is not a number, or not finite (the message says ``wanted``)."""
+    try:
+        x = float(raw)
+    except ValueError:
+        raise BadRow(f"column '{key}' must be a number, got {shown(raw, SHOWN_CELL)}") from None
+    if not math.isfinite(x):
+        raise BadRow(f"column '{key}' must be {wanted}, got {shown(raw, SHOWN_CELL)}")
+    return x
+
+
 class Cells:
     """The cells of one CSV row, read with checks; each problem raises :class:`BadRow` naming the column."""
 
@@ -158,12 +169,7 @@ class Cells:
         raw = self.text(key)
         if not raw:
             return None
-        try:
-            x = float(raw)
-        except ValueError:
-            raise BadRow(f"column '{key}' must be a number, got {shown(raw, SHOWN_CELL)}") from None
-        if not math.isfinite(x):
-            raise BadRow(f"column '{key}' must be a finite number, got {shown(raw, SHOWN_CELL)}")
+        x = _finite(key, raw, "a finite number")
         if x < low:
             raise BadRow(f"column '{key}' must be at least {low:g}, got {x:g}")
         return x
@@ -173,12 +179,7 @@ class Cells:
         raw = self.text(key)
         if not raw:
             raise BadRow(f"column '{key}' is blank; it must be a finite positive number")
-        try:
-            x = float(raw)
-        except ValueError:
-            raise BadRow(f"column '{key}' must be a number, got {shown(raw, SHOWN_CELL)}") from None
-        if not math.isfinite(x):
-            raise BadRow(f"column '{key}' must be a finite positive number, got {shown(raw, SHOWN_CELL)}")
+        x = _finite(key, raw, "a finite positive number")
         if x <= 0:
             raise BadRow(f"column '{key}' must be positive, got {shown(raw, SHOWN_CELL)}")
         return x

@@ -13,16 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from computeplan.catalog.loader import FRAMEWORKS_FILE, validate_table
+from computeplan.catalog.loader import FRAMEWORKS_FILE, data_file, validate_table
 from computeplan.errors import CatalogError
 from computeplan.files import load_yaml
 
-DATA_DIR = Path(__file__).parent / "data"
 RECOMPUTE_LEVELS = {"none": 0, "selective": 1, "full": 2, "half": 3, "cheap": 4}  # perf.layout.Recompute values
 LOCAL_BATCH = 0  # micro_batch "local": no gradient accumulation, a micro-batch is the global batch / dp
 PER_STAGE = -1  # pipeline_micro_batch "stages": the local batch split into as many micro-batches as stages
@@ -146,5 +144,5 @@ def parse_frameworks(raw: Any, *, where: str) -> dict[str, FrameworkDefaults]:
 @lru_cache(maxsize=1)
 def builtin_frameworks() -> Mapping[str, FrameworkDefaults]:
     """The shipped framework defaults (``catalog/data/frameworks.yaml``), read once."""
-    path = DATA_DIR / FRAMEWORKS_FILE
+    path = data_file(FRAMEWORKS_FILE)
     return parse_frameworks(load_yaml(path, what="frameworks file", error=CatalogError), where=str(path))

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from computeplan.catalog.loader import KERNELS_FILE, validate_table
+from computeplan.catalog.loader import KERNELS_FILE, data_file, validate_table
 from computeplan.errors import CatalogError
 from computeplan.files import load_yaml
-
-DATA_DIR = Path(__file__).parent / "data"
 
 
 class _Fact(BaseModel):
@@ -50,5 +47,5 @@ def parse_kernels(raw: Any, *, where: str) -> dict[str, dict[str, float]]:
 @lru_cache(maxsize=1)
 def builtin_kernels() -> Mapping[str, Mapping[str, float]]:
     """The shipped kernel efficiencies (``catalog/data/kernels.yaml``), read once."""
-    path = DATA_DIR / KERNELS_FILE
+    path = data_file(KERNELS_FILE)
     return parse_kernels(load_yaml(path, what="kernels file", error=CatalogError), where=str(path))

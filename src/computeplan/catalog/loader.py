@@ -135,10 +135,14 @@ FRAMEWORKS_FILE = "frameworks.yaml"  # catalog.frameworks reads it
 KERNELS_FILE = "kernels.yaml"  # catalog.kernels reads it
 
 
+def data_file(name: str) -> Path:
+    """A data file shipped in the package (``catalog/data/``)."""
+    return Path(str(resources.files("computeplan.catalog") / "data" / name))
+
+
 def efficiency_table_path(kind: str = "training") -> Path:
     """Where the package's own efficiency table of ``kind`` (``training`` or ``inference``) is."""
-    name = EFFICIENCY_FILE if kind == "training" else INFERENCE_EFFICIENCY_FILE
-    return Path(str(resources.files("computeplan.catalog") / "data" / name))
+    return data_file(EFFICIENCY_FILE if kind == "training" else INFERENCE_EFFICIENCY_FILE)
 
 
 def load_efficiency_table(path: str | Path | None = None, *, kind: str = "training") -> dict[str, Any] | None:

@@ -125,7 +125,7 @@ def efficiency_for(
     ``table`` is a validated :class:`EfficiencyTable`, or a mapping as read from YAML (validated here).
     """
     given = kernels.get(family, {}) if kernels is not None else _builtin_kernels(family)
-    pinned = PRIOR.with_values({k: v for k, v in given.items() if k != "attention_relative_fa3"})
+    pinned = PRIOR.with_values(_kernel_values(given))
     if not table:
         return pinned
     typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
@@ -162,11 +162,18 @@ def with_family_kernels(
 ) -> EfficiencyParams:
     """``params`` with the shipped pinned kernel efficiencies of ``family`` for the framework's ``attention_kernel``
     (a fit shared across families, such as the cross-chip default, keeps each family's own kernels)."""
-    pinned = dict(_builtin_kernels(family))
-    fa3 = pinned.pop("attention_relative_fa3", None)
-    if fa3 is not None and attention_kernel in FA3_CLASS_KERNELS:
-        pinned["attention_relative"] = fa3
+    pinned = _kernel_values(_builtin_kernels(family), attention_kernel)
     return params.with_values(pinned) if pinned else params
+
+
+def _kernel_values(kernels: Mapping[str, float], attention_kernel: str = "flash-attention-2") -> dict[str, float]:
+    """A family's pinned kernel efficiencies as EfficiencyParams fields: ``attention_relative`` is the
+    FlashAttention-2 class figure, or ``attention_relative_fa3`` for a cuDNN / FlashAttention-3 kernel."""
+    values = dict(kernels)
+    fa3 = values.pop("attention_relative_fa3", None)
+    if fa3 is not None and attention_kernel in FA3_CLASS_KERNELS:
+        values["attention_relative"] = fa3
+    return values
 
 
 def _builtin_kernels(family: str) -> Mapping[str, float]:
