@@ -2,8 +2,11 @@
 
 One is fitted per chip family on published measured runs (``computeplan calibrate``), never per run: the sustained
 matmul efficiency. The others are pinned: by microbenchmarks per family (``catalog/data/kernels.yaml``: attention
-kernel, fp8 GEMMs) or by cross-family measurements stated on :class:`EfficiencyParams`. Fitting more of them did not
-predict unseen publications better (leave-one-source-out, docs/ACCURACY.md) and pushed some to their bounds.
+kernel, fp8 GEMMs) or by cross-family measurements stated on :class:`EfficiencyParams`. With today's physics,
+fitting more of them does predict unseen publications somewhat better (`benchmarks/loso_parameter_spaces.py`,
+2026-11-26: leave-one-source-out median 11.6% with e_max alone, 10.0% adding attention_relative, 9.1% fitting all
+five; 90th percentile 31.6%, 29.8%, 29.4%); whether to fit more, and how to keep those parameters off their bounds
+and on enough publications each, is open (issue 9).
 :data:`TRAINING_SPACE` states the fitted one's bounds and prior: the fit is bounded by it, starts from its prior,
 and a stored table is validated against it. A family without enough calibration runs borrows the fit of the
 family it descends from (:data:`BORROWS_FROM`), else uses the cross-chip default, and says so.
