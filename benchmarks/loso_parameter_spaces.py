@@ -1,4 +1,4 @@
-"""Which training parameters to fit: leave-one-source-out error when fitting e_max alone or with one more.
+"""Which training parameters to fit: leave-one-source-out error when fitting the realized share alone or with one more.
 
 For each choice, every publication's runs are predicted by per-family fits (3 runs from 2 publications, else the
 borrowed or cross-chip fit, as `computeplan validate` does) on the other publications' runs; parameters not fitted
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from computeplan.calibration.fit import enough_evidence, fit
+from computeplan.calibration.fit import enough_evidence, family_weights, fit
 from computeplan.calibration.publications import publication
 from computeplan.calibration.service import read_runs_file
 from computeplan.calibration.training import TRAINING
@@ -47,7 +47,9 @@ def loso_errors(space: ParameterSpace, prepared: list) -> list[float]:  # type: 
             for f, rows in families.items()
             if enough_evidence(rows, TRAINING.min_family_rows, TRAINING.min_family_sources)
         }
-        default = fit(space, train, predict)
+        established = {f for f, rows in families.items() if f in fits}
+        weights = family_weights([TRAINING.family(item.case) for item in train], established)
+        default = fit(space, train, predict, weights=weights)  # as calibration.fit.fit_default weighs families
         for item in (i for i in prepared if publication(i.run.source) == pub):
             family = TRAINING.family(item.case)
             lent = [fits[lender] for lender in BORROWS_FROM.get(family, ()) if lender in fits]
@@ -68,7 +70,7 @@ def main() -> None:
     for extra in CHOICES:
         space = ParameterSpace((*TRAINING_SPACE, *(EXTRA[name] for name in extra)))
         errors = loso_errors(space, prepared)
-        names = ", ".join(("e_max", *extra)) if len(extra) < len(EXTRA) else "all five"
+        names = ", ".join(("realized_fraction", *extra)) if len(extra) < len(EXTRA) else "all five"
         print(f"| {names} | {np.median(errors):.1f} | {np.percentile(errors, 90):.1f} | {max(errors):.1f} |")
 
 

@@ -7,9 +7,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from computeplan.calibration.fit import fit, split
+from computeplan.calibration.fit import family_weights, fit, split
 from computeplan.calibration.service import read_runs_file
 from computeplan.calibration.serving import SERVING
 from computeplan.catalog.efficiency_schema import Parameter, ParameterSpace
@@ -69,6 +70,29 @@ def test_rows_that_cannot_be_predicted_count_as_a_fixed_miss():
     rows = [Row(x, 0.6 * x / (x + 50.0)) for x in (8.0, 50.0, 5000.0)] + [Row(-1.0, 1.0)]
     fitted = fit(CURVE, rows, sometimes)
     assert fitted["e_max"] == pytest.approx(0.6, rel=1e-4)  # the miss costs the same whatever the parameters
+
+
+def test_families_with_enough_evidence_count_alike_in_a_pooled_fit():
+    # 6 rows of a, 2 of b (both established), 1 of c (too thin): a and b share 8 rows' weight equally (4 each), c is
+    # one run
+    weights = family_weights(["a"] * 6 + ["b"] * 2 + ["c"], established={"a", "b"})
+    assert weights.tolist() == pytest.approx([4 / 6] * 6 + [2.0, 2.0] + [1.0])
+    assert weights.sum() == pytest.approx(9.0)
+    assert family_weights(["a", "a", "b"]).tolist() == pytest.approx([0.75, 0.75, 1.5])  # all established
+    assert family_weights(["a"] * 3).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_weights_move_a_pooled_fit_towards_the_lighter_family():
+    space = ParameterSpace((Parameter(name="p", low=0.01, high=100.0, prior=1.0, log_scale=True),))
+    rows = [Row(0.0, 1.0)] * 9 + [Row(0.0, 2.0)]  # nine runs say 1, one says 2
+
+    def constant(rows, values):
+        return [values["p"] for _ in rows]
+
+    unweighted = fit(space, rows, constant)["p"]
+    assert fit(space, rows, constant, weights=np.ones(10))["p"] == pytest.approx(unweighted, rel=1e-6)
+    even = fit(space, rows, constant, weights=family_weights(["x"] * 9 + ["y"]))["p"]
+    assert unweighted < 1.15 and even == pytest.approx(math.sqrt(2.0), rel=1e-3)  # the two families meet halfway (log)
 
 
 def test_nothing_to_fit_is_an_error():

@@ -67,9 +67,9 @@ def test_each_source_is_predicted_by_a_fit_on_the_other_only(synthetic, monkeypa
     seen: list[set[str]] = []
     real_fit = fit_module.fit
 
-    def recording_fit(space, rows, predict_fn, prior_weight=0.0):
+    def recording_fit(space, rows, predict_fn, prior_weight=0.0, weights=None):
         seen.append({source_of[row.run.id] for row in rows})
-        return real_fit(space, rows, predict_fn, prior_weight)
+        return real_fit(space, rows, predict_fn, prior_weight, weights)
 
     monkeypatch.setattr(fit_module, "fit", recording_fit)
     calls: list[tuple[int, int]] = []

@@ -77,8 +77,8 @@ def test_duplicate_names_are_refused():
 
 
 def test_training_fits_one_parameter_and_pins_the_rest():
-    # the sustained matmul efficiency is fitted; the kernel and network efficiencies are pinned (microbenchmarks)
-    assert TRAINING_SPACE.names == ("matmul_peak_fraction",)
+    # the realized share of the matmul plateau is fitted; the plateau, kernels and network are pinned (microbenchmarks)
+    assert TRAINING_SPACE.names == ("realized_fraction",)
     assert {name: getattr(PRIOR, name) for name in TRAINING_SPACE.names} == TRAINING_SPACE.priors()
     pinned = (PRIOR.matmul_half_dim, PRIOR.network_efficiency, PRIOR.dp_overlap, PRIOR.attention_relative)
     assert pinned == (100.0, 0.8, 0.8, 0.5) and PRIOR.fp8_matmul_relative == 0.89

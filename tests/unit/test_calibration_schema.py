@@ -15,8 +15,8 @@ from computeplan.estimate.efficiency import SERVING_SPACE, EfficiencyTables, bui
 from computeplan.hardware.efficiency import PRIOR, TRAINING_SPACE, efficiency_for
 
 GOOD = {
-    "families": {"nvidia-hopper": {"matmul_peak_fraction": 0.6, "rows": 24}},
-    "default": {"matmul_peak_fraction": 0.7, "rows": 57, "sources": 5},
+    "families": {"nvidia-hopper": {"realized_fraction": 0.6, "rows": 24}},
+    "default": {"realized_fraction": 0.7, "rows": 57, "sources": 5},
 }
 
 
@@ -47,42 +47,42 @@ def test_a_good_table_loads_typed(tmp_path):
     hopper = tables.for_training("nvidia-hopper")
     assert (
         hopper.calibrated
-        and hopper.matmul_peak_fraction == 0.6
+        and hopper.realized_fraction == 0.6
         and hopper.basis == "fitted on 24 runs of family nvidia-hopper"
     )
     other = tables.for_training("aws-neuron-v2")
-    assert not other.calibrated and other.matmul_peak_fraction == 0.7
+    assert not other.calibrated and other.realized_fraction == 0.7
     assert tables.for_serving("nvidia-hopper").basis == "first-principles prior"
 
 
 def test_a_value_out_of_bounds_names_file_family_and_field(tmp_path):
-    message = _error(tmp_path, _with("nvidia-hopper", "matmul_peak_fraction", 1.2))
-    assert "families.nvidia-hopper.matmul_peak_fraction: must be within [0.3, 0.95]" in message
+    message = _error(tmp_path, _with("nvidia-hopper", "realized_fraction", 1.2))
+    assert "families.nvidia-hopper.realized_fraction: must be within [0.4, 1]" in message
     assert "got 1.2" in message
 
 
 def test_an_unknown_field_is_refused_with_a_suggestion(tmp_path):
-    table = _with("nvidia-hopper", "matmul_peak", 0.6)
+    table = _with("nvidia-hopper", "realized", 0.6)
     message = _error(tmp_path, table)
-    assert "families.nvidia-hopper.matmul_peak: unknown field (did you mean 'matmul_peak_fraction'?)" in message
+    assert "families.nvidia-hopper.realized: unknown field (did you mean 'realized_fraction'?)" in message
 
 
 def test_a_missing_parameter_is_refused(tmp_path):
     table = _with("nvidia-hopper", "rows", 3)
-    del table["families"]["nvidia-hopper"]["matmul_peak_fraction"]
-    assert "families.nvidia-hopper.matmul_peak_fraction: required field is missing" in _error(tmp_path, table)
+    del table["families"]["nvidia-hopper"]["realized_fraction"]
+    assert "families.nvidia-hopper.realized_fraction: required field is missing" in _error(tmp_path, table)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "0.5", None])
 def test_values_that_are_not_finite_numbers_are_refused(tmp_path, value):
-    message = _error(tmp_path, _with("nvidia-hopper", "matmul_peak_fraction", value))
-    assert "families.nvidia-hopper.matmul_peak_fraction: must be" in message
+    message = _error(tmp_path, _with("nvidia-hopper", "realized_fraction", value))
+    assert "families.nvidia-hopper.realized_fraction: must be" in message
 
 
 def test_the_default_is_checked_too(tmp_path):
     table = yaml.safe_load(yaml.safe_dump(GOOD))
-    table["default"]["matmul_peak_fraction"] = 0.1
-    assert "default.matmul_peak_fraction: must be within [0.3, 0.95]" in _error(tmp_path, table)
+    table["default"]["realized_fraction"] = 0.1
+    assert "default.realized_fraction: must be within [0.4, 1]" in _error(tmp_path, table)
 
 
 def test_an_unknown_top_level_key_is_refused(tmp_path):
@@ -98,8 +98,8 @@ def test_a_serving_table_is_checked_against_the_serving_space(tmp_path):
 
 def test_a_mapping_is_validated_on_construction():
     assert EfficiencyTables(training=GOOD).training == parse_efficiency_table(GOOD, TRAINING_SPACE, where="x")  # type: ignore[arg-type]
-    with pytest.raises(CatalogError, match=r"training efficiency table: families\.nvidia-hopper\.matmul_peak"):
-        EfficiencyTables(training=_with("nvidia-hopper", "matmul_peak_fraction", 2.0))  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match=r"training efficiency table: families\.nvidia-hopper\.realized"):
+        EfficiencyTables(training=_with("nvidia-hopper", "realized_fraction", 2.0))  # type: ignore[arg-type]
     assert EfficiencyTables(training={}).training is None  # type: ignore[arg-type]
 
 
@@ -114,16 +114,19 @@ def test_no_table_means_the_priors_with_the_pinned_kernels():
     hopper = PRIOR.with_values(pinned)  # FlashAttention-2 class attention unless a framework says cuDNN / FA3
     assert EfficiencyTables().for_training("nvidia-hopper") == hopper
     assert efficiency_for("nvidia-hopper", None) == hopper
-    assert efficiency_for("aws-neuron-v2", None) == PRIOR  # no kernel microbenchmarks for this family
+    assert efficiency_for("amd-cdna3", None) == PRIOR  # no kernel microbenchmarks for this family
+    assert efficiency_for("aws-neuron-v2", None) == PRIOR.with_values({"matmul_plateau": 0.85})  # NKI matmul
     assert efficiency_for("nvidia-hopper", None, kernels={}) == PRIOR
 
 
 def test_a_family_without_a_fit_borrows_its_ancestors_or_takes_the_default():
     blackwell = efficiency_for("nvidia-blackwell", GOOD)
     assert blackwell.calibration == "borrowed" and blackwell.borrowed_from == "nvidia-hopper"
-    assert blackwell.matmul_peak_fraction == 0.6 and "borrowed from nvidia-hopper" in blackwell.basis
+    assert blackwell.realized_fraction == 0.6 and "borrowed from nvidia-hopper" in blackwell.basis
+    # the borrowed share of the plateau applies to the borrower's own plateau (none measured: the cross-family one)
+    assert blackwell.matmul_plateau == PRIOR.matmul_plateau != efficiency_for("nvidia-hopper", GOOD).matmul_plateau
     tpu = efficiency_for("google-tpu", GOOD)
-    assert tpu.calibration == "uncalibrated" and tpu.matmul_peak_fraction == 0.7 and "cross-chip default" in tpu.basis
+    assert tpu.calibration == "uncalibrated" and tpu.realized_fraction == 0.7 and "cross-chip default" in tpu.basis
     assert efficiency_for("nvidia-hopper", GOOD).calibration == "calibrated"
 
 

@@ -37,6 +37,8 @@ def test_every_framework_of_the_reference_runs_has_defaults_with_sources():
     assert table["megatron-lm"].attention_kernel == "unfused" and table["nemo"].attention_kernel == "cudnn"
     assert table["nemo"].tp_overlap and table["hai-llm"].ep_overlap
     assert not table["torchtitan"].compiled and table["maxtext"].compiled  # torch.compile is off by default
+    # MaxText shards activations along the embedding over its tensor axis: the split sequence parallelism gives
+    assert table["maxtext"].layout["sp"] == 1 and table["megatron-core"].layout["sp"] == 1
 
 
 def test_a_bad_framework_table_names_the_field():
@@ -73,6 +75,15 @@ def test_a_local_micro_batch_is_the_global_batch_over_the_data_parallel_ranks():
     # B = 16: without pipelining the local batch 16 / 8 = 2 is one micro-batch; with pp = 2 the local batch of
     # 16 / 4 = 4 is split into pp = 2 micro-batches of 2
     np.testing.assert_array_equal(default_mask(lay, "mb", LOCAL_BATCH, FW, 16), [True, False, True, False])
+
+
+def test_matmul_plateaus_are_pinned_per_family_and_scale_the_fitted_share():
+    kernels = builtin_kernels()
+    plateaus = {family: values["matmul_plateau"] for family, values in kernels.items() if "matmul_plateau" in values}
+    assert plateaus == {"nvidia-hopper": 0.75, "nvidia-ampere": 0.82, "aws-neuron-v2": 0.85, "google-tpu": 0.90}
+    tpu = with_family_kernels(PRIOR.with_values({"realized_fraction": 0.8}), "google-tpu")
+    assert tpu.sustained_matmul_fraction == pytest.approx(0.72)  # e_max = plateau x realized share
+    assert PRIOR.matmul_plateau == 0.82  # a family without a microbenchmark
 
 
 def test_kernel_efficiencies_are_pinned_fractions_with_sources():

@@ -19,7 +19,8 @@ from computeplan.perf.training import (
 from computeplan.workload.transformer import TransformerSpec
 
 EFF = EfficiencyParams(
-    matmul_peak_fraction=0.5,
+    realized_fraction=0.5,
+    matmul_plateau=1.0,
     matmul_half_dim=1e-9,
     network_efficiency=1.0,
     dp_overlap=0.0,

@@ -20,7 +20,8 @@ from tests.specs import tiny
 from tests.unit.test_training_formulas import cluster
 
 EFF = EfficiencyParams(
-    matmul_peak_fraction=0.5,
+    realized_fraction=0.5,
+    matmul_plateau=1.0,
     matmul_half_dim=8.0,
     network_efficiency=1.0,
     dp_overlap=0.5,

@@ -9,7 +9,10 @@ by more than ~10% count roughly linearly rather than quadratically, so one odd s
 layout can run costs a fixed residual of 1 (a factor of e).
 
 Rows are split deterministically: every fourth row of each source (by id order) is held out and never fitted.
-A cross-chip default is fitted on the fit rows of all families, for chips without calibration runs.
+A cross-chip default is fitted on the fit rows of all families, for chips without calibration runs; there the
+families with enough evidence for a fit of their own count alike, whatever their number of runs
+(:func:`family_weights`): the default stands for a family never seen, and the family with the most published runs
+should not be it.
 """
 
 from __future__ import annotations
@@ -57,16 +60,48 @@ def split(prepared: Sequence[T]) -> tuple[list[T], list[T]]:
     return fit_rows, held
 
 
+def family_weights(families: Sequence[str], established: frozenset[str] | set[str] | None = None) -> np.ndarray:
+    """Weight of each row in a fit pooled over families: the rows of each ``established`` family (one with enough
+    evidence to be fitted on its own; all families when None) weigh n_e / (F_e n_f) each, so that those families
+    count alike (n_e their rows, F_e their number, n_f the family's rows); a row of any other family weighs 1,
+    as one run. All 1 for a single family; the weights sum to the number of rows."""
+    counts: dict[str, int] = defaultdict(int)
+    for family in families:
+        counts[family] += 1
+    chosen = set(counts) if established is None else set(established) & set(counts)
+    rows_established = sum(counts[f] for f in chosen)
+    return np.array(
+        [rows_established / (len(chosen) * counts[f]) if f in chosen else 1.0 for f in families], dtype=float
+    )
+
+
+def _weighted_soft_l1(weights: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """scipy's soft_l1 loss rho(z) = 2 (sqrt(1 + z) - 1) per residual, times the residual's weight (z = r^2)."""
+
+    def loss(z: np.ndarray) -> np.ndarray:
+        root = np.sqrt(1.0 + z)
+        rho = np.empty((3, z.size))
+        rho[0] = 2.0 * (root - 1.0)
+        rho[1] = 1.0 / root
+        rho[2] = -0.5 / root**3
+        rho[:, : weights.size] *= weights  # prior terms (after the rows) keep weight 1
+        return rho
+
+    return loss
+
+
 def fit(
     space: ParameterSpace,
     rows: Sequence[R],
     predict_fn: Callable[[Sequence[R], Mapping[str, float]], Sequence[float | None]],
     prior_weight: float = 0.0,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Least-squares fit of ``space`` to ``rows`` (see the module docstring); returns the fitted values.
 
     ``predict_fn(rows, values)`` predicts every row for the parameter ``values`` (None where a row cannot be
     predicted); each row has a ``measured`` value. ``prior_weight`` > 0 adds the pull towards the priors.
+    ``weights`` (one per row, default 1) scale each row's robust term (:func:`family_weights`).
     """
     from scipy.optimize import least_squares  # type: ignore[import-untyped]  # slow to import; only fits need it
 
@@ -94,11 +129,28 @@ def fit(
         x0,
         bounds=(lower, upper),
         diff_step=1e-3,
-        loss="soft_l1",
+        loss="soft_l1" if weights is None else _weighted_soft_l1(np.asarray(weights, dtype=float)),
         f_scale=0.1,
         max_nfev=MAX_EVALUATIONS,
     )
     return space.from_vector(result.x)
+
+
+def fit_default(
+    model: CalibratedModel[Any, Any, Any, Any],
+    rows: Sequence[Prepared[Any, Any]],
+    predict_fn: Callable[[Sequence[Prepared[Any, Any]], Mapping[str, float]], Sequence[float | None]],
+) -> dict[str, float]:
+    """The cross-chip default: one fit over the rows of every family, each family with enough evidence for a fit
+    of its own weighing alike, a run of a thinner family as one run (:func:`family_weights`)."""
+    by_family: dict[str, list[Prepared[Any, Any]]] = defaultdict(list)
+    for item in rows:
+        by_family[model.family(item.case)].append(item)
+    established = {
+        f for f, own in by_family.items() if enough_evidence(own, model.min_family_rows, model.min_family_sources)
+    }
+    weights = family_weights([model.family(item.case) for item in rows], established)
+    return fit(model.space, rows, predict_fn, model.prior_weight, weights)
 
 
 def _sources(rows: Sequence[Prepared[Any, Any]]) -> int:
@@ -126,7 +178,7 @@ def family_holdout(
     errors: dict[str, list[float]] = {}
     for family, own in sorted(families.items()):
         others = [item for item in rows if model.family(item.case) != family]
-        values = fit(model.space, others, predict_fn, model.prior_weight)
+        values = fit_default(model, others, predict_fn)
         predicted = predict_fn(own, values)
         errors[family] = [
             100.0 * abs(p / item.measured - 1.0) for p, item in zip(predicted, own, strict=True) if p is not None
@@ -185,7 +237,7 @@ def fit_table(
         done += len(rows)
         if progress is not None:
             progress(done, total)
-    default = rounded(fit(model.space, fit_rows, predict_fn, model.prior_weight), len(fit_rows), _sources(fit_rows))
+    default = rounded(fit_default(model, fit_rows, predict_fn), len(fit_rows), _sources(fit_rows))
     holdout = family_holdout(model, fit_rows) if family_errors else {}
     if progress is not None:
         progress(total, total)

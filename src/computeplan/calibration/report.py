@@ -19,10 +19,11 @@ from computeplan.perf.layout import describe_layout
 Column = tuple[str, Callable[[Mapping[str, Any]], str]]  # header, and the cell from a family's values
 
 TRAINING_COLUMNS: tuple[Column, ...] = (
-    ("e_max (sustained matmul efficiency)", lambda p: f"{p['matmul_peak_fraction']:.3f}"),
+    ("realized share of the matmul plateau", lambda p: f"{p['realized_fraction']:.3f}"),
     ("publications", lambda p: str(p.get("sources", "-"))),
 )
 PINNED_TRAINING_PARAMETERS = (
+    "matmul_plateau",
     "matmul_half_dim",
     "attention_relative",
     "fp8_matmul_relative",
@@ -235,7 +236,9 @@ def accuracy_markdown(
             "",
             "## Fitted parameters per chip family",
             "",
-            "One parameter is fitted per chip family: the sustained matmul efficiency e_max. A family is fitted only",
+            "One parameter is fitted per chip family: the share of the family's microbenchmarked matmul plateau that",
+            "a training step realizes (the matmuls run at e_max = plateau x realized share; the plateau is pinned per",
+            "family below, so a family without runs of its own keeps its own plateau). A family is fitted only",
             "on at least 3 runs from at least 2 publications; its chips are then **calibrated**. A family without",
             "such a fit **borrows** the fit of the family it descends from, named in every prediction ("
             + "; ".join(f"{family} from {' or '.join(lenders)}" for family, lenders in BORROWS_FROM.items())

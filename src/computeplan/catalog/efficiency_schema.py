@@ -12,8 +12,8 @@ A table file (``catalog/data/efficiency.yaml``, ``inference_efficiency.yaml``, o
 
     generated_by: computeplan calibrate FILE.csv      # optional
     families:                                         # fitted parameters per chip family
-      nvidia-hopper: {matmul_peak_fraction: 0.5967, ..., rows: 24}
-    default: {matmul_peak_fraction: 0.7118, ..., rows: 57}   # cross-chip default, for families without runs
+      nvidia-hopper: {realized_fraction: 0.5967, ..., rows: 24}
+    default: {realized_fraction: 0.7118, ..., rows: 57}   # cross-chip default, for families without runs
     fitted_on: [T001, ...]                            # run ids the fit used
     held_out: [T004, ...]                             # run ids held out of the fit
     skipped: [{id: T200, reason: ...}]                # optional: rows of the runs file that could not be used

@@ -28,6 +28,7 @@ class _Family(BaseModel):
     attention_relative: _Fact | None = None  # FlashAttention-2 class kernels
     attention_relative_fa3: _Fact | None = None  # cuDNN fused attention / FlashAttention-3
     fp8_matmul_relative: _Fact | None = None
+    matmul_plateau: _Fact | None = None  # a large bf16 GEMM's sustained fraction of the dense peak
 
 
 class _File(BaseModel):

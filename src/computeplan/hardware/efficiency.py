@@ -1,12 +1,12 @@
 """How close a chip family gets to its peaks in practice: the efficiency parameters of the training-step model.
 
-One is fitted per chip family on published measured runs (``computeplan calibrate``), never per run: the sustained
-matmul efficiency. The others are pinned: by microbenchmarks per family (``catalog/data/kernels.yaml``: attention
-kernel, fp8 GEMMs) or by cross-family measurements stated on :class:`EfficiencyParams`. With today's physics,
-fitting more of them does predict unseen publications somewhat better (`benchmarks/loso_parameter_spaces.py`,
-2026-11-26: leave-one-source-out median 11.6% with e_max alone, 10.0% adding attention_relative, 9.1% fitting all
-five; 90th percentile 31.6%, 29.8%, 29.4%); whether to fit more, and how to keep those parameters off their bounds
-and on enough publications each, is open (issue 9).
+One is fitted per chip family on published measured runs (``computeplan calibrate``), never per run: the share of
+the family's large-GEMM plateau that a training step realizes. The plateau itself and the others are pinned: by
+microbenchmarks per family (``catalog/data/kernels.yaml``: GEMM plateau, attention kernel, fp8 GEMMs) or by
+cross-family measurements stated on :class:`EfficiencyParams`. Fitting more of them barely predicts unseen
+publications better (`benchmarks/loso_parameter_spaces.py`, 2026-11-26: leave-one-source-out median 9.6% and 90th
+percentile 24.1% with the realized share alone; 8.9% / 23.5% adding matmul_half_dim, 10.8% / 22.6% adding
+attention_relative, 9.0% / 23.4% fitting all five), so one is fitted.
 :data:`TRAINING_SPACE` states the fitted one's bounds and prior: the fit is bounded by it, starts from its prior,
 and a stored table is validated against it. A family without enough calibration runs borrows the fit of the
 family it descends from (:data:`BORROWS_FROM`), else uses the cross-chip default, and says so.
@@ -29,11 +29,11 @@ from computeplan.catalog.efficiency_schema import (
 TRAINING_SPACE = ParameterSpace(
     (
         Parameter(
-            name="matmul_peak_fraction",
-            low=0.3,
-            high=0.95,
-            prior=0.75,
-            meaning="e_max: sustained fraction of dense peak a large matmul reaches in training",
+            name="realized_fraction",
+            low=0.4,
+            high=1.0,
+            prior=0.85,
+            meaning="share of the family's microbenchmarked matmul plateau a training step realizes",
         ),
     )
 )
@@ -45,12 +45,17 @@ class EfficiencyParams:
 
     Fitted per chip family (:data:`TRAINING_SPACE`):
 
-    - ``matmul_peak_fraction`` (e_max): sustained fraction of dense peak a large matmul reaches in training. Large
-      GEMMs alone reach 0.82 on A100, H100 and H200 (docs/MEASUREMENTS.md); the fitted value is lower where a
-      training step loses time the model does not price (clocks under sustained load, launch gaps, host overhead).
+    - ``realized_fraction`` (r): the share of the family's matmul plateau that a published training step realizes.
+      The step prices the matmuls at e_max = ``matmul_plateau`` x r. r < 1 carries what a training step loses
+      beyond the priced terms (launch gaps, host overhead, stragglers, communication that slows the compute it
+      overlaps); separating it from the plateau lets a family without runs of its own take the cross-chip r with
+      its own microbenchmarked plateau.
 
     Pinned (not fitted):
 
+    - ``matmul_plateau`` (0.82 unless ``catalog/data/kernels.yaml`` has the family): the sustained fraction of the
+      dense bf16 peak a large GEMM reaches on its own (microbenchmarks: 0.82 on A100; 0.72-0.74 on H100 and H200
+      under sustained load, docs/MEASUREMENTS.md). 0.82 is the cross-family value.
     - ``matmul_half_dim`` (x_half = 100): the narrowest per-chip matmul dimension x at which efficiency halves,
       e(x) = e_max x / (x + x_half). H100 bf16 GEMMs with one dimension 128 or 256 reach 0.40 and 0.75 of the
       large-GEMM plateau (docs/MEASUREMENTS.md): x_half 192 and 85; 100 matches the shapes training uses.
@@ -68,7 +73,8 @@ class EfficiencyParams:
     ``calibrated``, ``borrowed_from`` and ``basis`` say where the fitted value came from (:attr:`calibration`).
     """
 
-    matmul_peak_fraction: float
+    realized_fraction: float
+    matmul_plateau: float = 0.82
     matmul_half_dim: float = 100.0
     network_efficiency: float = 0.8
     dp_overlap: float = 0.8
@@ -78,6 +84,11 @@ class EfficiencyParams:
     calibrated: bool = False
     basis: str = "cross-chip default"
     borrowed_from: str | None = None  # the family whose fit these are, when not the chip's own
+
+    @property
+    def sustained_matmul_fraction(self) -> float:
+        """e_max: the fraction of dense peak a large matmul sustains in a training step (plateau x realized)."""
+        return self.matmul_plateau * self.realized_fraction
 
     def with_values(self, values: Mapping[str, float]) -> EfficiencyParams:
         return replace(self, **dict(values))  # type: ignore[arg-type]

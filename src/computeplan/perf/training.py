@@ -9,7 +9,8 @@ Cost model, per micro-batch on the busiest pipeline stage (the last: it holds th
   backward 2x matmul and 2.5x attention (flash attention recomputes scores); recompute adds a forward
   (full; half of the layers' with half) or the attention forward (selective).
   [:func:`micro_batch_flops`, :func:`hardware_flops_per_micro_batch`]
-- time = FLOPs / (peak e(x)), e(x) = e_max x / (x + x_half), x the narrowest per-chip matmul dimension;
+- time = FLOPs / (peak e(x)), e(x) = e_max x / (x + x_half), x the narrowest per-chip matmul dimension, e_max the
+  family's microbenchmarked GEMM plateau times the share of it a training step realizes (fitted);
   attention at e_max s/(s + 800) times the kernel's relative efficiency.  [:func:`compute_times`]
 - fp8 layouts run the layers' linear GEMMs at the fp8 peak times a measured fp8-vs-bf16 efficiency ratio; attention
   and the output layer stay bf16; casting GEMM operands to fp8 moves extra bytes.  [:func:`fp8_cast_bytes`]
@@ -394,7 +395,7 @@ def matmul_peak(cluster: Cluster, lay: Layouts) -> Array:
 
 def matmul_efficiency(x: Array, eff: EfficiencyParams) -> Array:
     """e(x) = e_max x / (x + x_half): achieved fraction of peak of a matmul whose narrowest dimension is x."""
-    return eff.matmul_peak_fraction * x / (x + eff.matmul_half_dim)
+    return eff.sustained_matmul_fraction * x / (x + eff.matmul_half_dim)
 
 
 def narrowest_matmul_dim(spec: TransformerSpec, g: StepGeometry) -> Array:
@@ -416,7 +417,7 @@ def attention_efficiency(spec: TransformerSpec, g: StepGeometry, eff: Efficiency
     compute the masked half too, so half of that per causal FLOP."""
     if g.fused_attention:
         chunk = np.full_like(g.t, g.s) / g.c
-        return eff.matmul_peak_fraction * chunk / (chunk + ATTENTION_HALF_SEQ) * eff.attention_relative
+        return eff.sustained_matmul_fraction * chunk / (chunk + ATTENTION_HALF_SEQ) * eff.attention_relative
     h_qk, _ = _head_dims(spec)
     return UNFUSED_CAUSAL_SHARE * matmul_efficiency(np.minimum(g.s / g.c, h_qk) * np.ones_like(g.t), eff)
 
