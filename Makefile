@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit docs bench calibrate accuracy clean
+.PHONY: demo test lint typecheck unit docs bench calibrate accuracy measure clean
 
 # Published measured runs (a copy of shared/reference/calibration-training.csv, kept in the repo)
 TRAINING_RUNS = tests/golden/data/calibration-training.csv
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,profile]'
 	touch $@ $(VENV)/.installed
 
 ## demo: install and run the flagship scenario end to end (writes plan-report.html), then the other models
@@ -73,7 +73,13 @@ accuracy: $(VENV)/.installed
 	$(BIN)/computeplan validate $(TRAINING_RUNS) --markdown > docs/ACCURACY.md
 	$(BIN)/computeplan validate $(SERVING_RUNS) --markdown >> docs/ACCURACY.md
 	$(BIN)/python -m computeplan.calibration.spot_checks >> docs/ACCURACY.md
+	cat docs/measured-cpu.md >> docs/ACCURACY.md
 	$(BIN)/python -m computeplan.calibration.goodput_report >> docs/ACCURACY.md
+
+## measure: profile this machine's CPU, time real steps against the predictions (docs/measured-cpu.md, ~1 min)
+measure: $(VENV)/.dev-installed
+	$(BIN)/computeplan profile --device cpu --quick --out examples/profile-cpu.yaml
+	$(BIN)/computeplan measure --profile examples/profile-cpu.yaml --markdown > docs/measured-cpu.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -19,6 +19,10 @@ _EXPORTS = {
     "validate": "computeplan.api",
     "calibrate": "computeplan.api",
     "goodput": "computeplan.api",
+    "profile_device": "computeplan.profiling.run",
+    "measure_device": "computeplan.profiling.measure",
+    "load_profile": "computeplan.profiling.device_profile",
+    "DeviceProfile": "computeplan.profiling.device_profile",
     "TrainingResult": "computeplan.estimate.training",
     "ServingResult": "computeplan.estimate.serving",
     "PlanResult": "computeplan.fleet.results",
@@ -72,6 +76,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from computeplan.fleet.results import PlanResult
     from computeplan.fleet.scenario import Scenario, load_scenario
     from computeplan.perf.goodput import GoodputEstimate
+    from computeplan.profiling.device_profile import DeviceProfile, load_profile
+    from computeplan.profiling.measure import measure_device
+    from computeplan.profiling.run import profile_device
     from computeplan.units import Dimension, format_quantity, parse_quantity
     from computeplan.workload import TransformerSpec
     from computeplan.workload.jobs import ServingJob, TrainingJob

@@ -12,7 +12,10 @@ import yaml
 from computeplan.cli import main
 from tests.catalog.test_builtin_catalog import SCHEMA_CHIP_IDS, SCHEMA_MODEL_IDS
 
-COMMANDS = ["chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "plan", "validate", "calibrate"]
+COMMANDS = [
+    "chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "plan", "validate", "calibrate",
+    "profile", "measure",
+]  # fmt: skip
 
 
 def registered_commands() -> list[str]:

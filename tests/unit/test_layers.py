@@ -22,6 +22,7 @@ LAYERS = {
     "search": 4,
     "estimate": 5,
     "calibration": 6,
+    "profiling": 6,  # device microbenchmarks -> a profile the estimates use (PyTorch, optional)
     "fleet": 6,
     "report": 7,
     "api": 7,

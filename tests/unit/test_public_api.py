@@ -38,6 +38,10 @@ EXPECTED = {
     "Scenario",
     "load_scenario",
     "InvalidInput",
+    "profile_device",
+    "measure_device",
+    "load_profile",
+    "DeviceProfile",
 }
 
 

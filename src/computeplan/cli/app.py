@@ -12,6 +12,7 @@ from computeplan.cli.options import (
     CatalogOption,
     DebugOption,
     JsonOption,
+    ProfileOption,
     cli_catalog,
     guard_output,
     parse_set_options,
@@ -19,6 +20,7 @@ from computeplan.cli.options import (
     progress_bar,
     require_path,
     split_list,
+    with_profile,
 )
 
 if TYPE_CHECKING:
@@ -157,6 +159,7 @@ def train(
             "no overlap]"
         ),
     ] = None,
+    profile: ProfileOption = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -176,7 +179,7 @@ def train(
         else None
     )
     overrides = parse_set_options(set_)
-    cat = cli_catalog(catalog)
+    cat, tables = with_profile(cli_catalog(catalog), profile)
     try:
         result = api.train(
             model,
@@ -192,6 +195,7 @@ def train(
             allow_fp8=not no_fp8,
             overrides=overrides,
             catalog=cat,
+            efficiency=tables,
             pue=pue,
             failures=not no_failures,
             framework=framework,
@@ -249,6 +253,7 @@ def validate(
             "fitted (seconds per hundred rows)",
         ),
     ] = True,
+    profile: ProfileOption = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -259,8 +264,9 @@ def validate(
     from computeplan import api
 
     require_path(path, "FILE.csv")
+    cat, tables = with_profile(cli_catalog(catalog), profile)
     with progress_bar("predicting runs") as progress:
-        report = api.validate(path, catalog=cli_catalog(catalog), progress=progress, loso=loso or markdown)
+        report = api.validate(path, catalog=cat, efficiency=tables, progress=progress, loso=loso or markdown)
     if json_out:
         print_json(report.to_dict())
     elif markdown:
@@ -340,6 +346,7 @@ def serve(
     utilization: Annotated[
         float, typer.Option(help="average fleet load vs saturated throughput, (0, 1]: scales $/token and chips")
     ] = 1.0,
+    profile: ProfileOption = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -354,6 +361,7 @@ def serve(
             f"(to include {chip!r}, add it to --compare)"
         )
     chips = split_list(compare, "compare") or [chip or "trn2"]
+    cat, tables = with_profile(cli_catalog(catalog), profile)
     result = api.serve(
         model,
         chips,
@@ -366,7 +374,8 @@ def serve(
         prefix_hit_rate=prefix_hit_rate,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
-        catalog=cli_catalog(catalog),
+        catalog=cat,
+        efficiency=tables,
         pue=pue,
         utilization=utilization,
     )
@@ -520,3 +529,14 @@ def _printable_lines(text: str) -> str:
     from computeplan.report import safe_text
 
     return "\n".join(safe_text(line, markup=False) for line in text.split("\n"))
+
+
+def _register_profiling() -> None:
+    """``profile`` and ``measure`` live in :mod:`computeplan.cli.profiling` (PyTorch is imported only when run)."""
+    from computeplan.cli import profiling
+
+    app.command()(profiling.profile)
+    app.command()(profiling.measure)
+
+
+_register_profiling()

@@ -29,8 +29,17 @@ except ImportError:  # pragma: no cover - an older typer runs on click itself
 
 if TYPE_CHECKING:
     from computeplan.catalog.loader import Catalog
+    from computeplan.estimate.efficiency import EfficiencyTables
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="a device profile (`computeplan profile`): adds its chip (e.g. profile-cpu) with the measured "
+        "efficiencies",
+    ),
+]
 CatalogOption = Annotated[
     list[str] | None,  # text, not Path: Path("") is ".", and an empty --catalog must be refused, not read as "."
     typer.Option(
@@ -108,6 +117,16 @@ def catalog_dirs(dirs: Sequence[str] | None) -> list[Path]:
     if any(not d for d in dirs or ()):
         raise CatalogError("--catalog: empty path; give a directory (--catalog . for the current one)")
     return [*(Path(d) for d in dirs or ()), *user_dirs_from_env()]
+
+
+def with_profile(catalog: Catalog, profile: str | None) -> tuple[Catalog, EfficiencyTables | None]:
+    """``catalog`` and efficiency tables extended by a ``--profile`` file (None: the built-in tables)."""
+    if profile is None:
+        return catalog, None
+    from computeplan.profiling.device_profile import load_profile
+
+    require_path(profile, "--profile")
+    return load_profile(profile).extend(catalog)
 
 
 def cli_catalog(dirs: Sequence[str] | None) -> Catalog:

@@ -10,7 +10,7 @@ explicit reads, done by the API facade and the CLI.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,8 @@ class EfficiencyTables:
 
     training: EfficiencyTable | None = None
     serving: EfficiencyTable | None = None
+    # families whose parameters a device profile measured (computeplan profile): used before any table
+    profiled: Mapping[str, tuple[EfficiencyParams, InferenceEfficiency]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, space in (("training", TRAINING_SPACE), ("serving", SERVING_SPACE)):
@@ -80,10 +82,18 @@ class EfficiencyTables:
         )
 
     def for_training(self, family: str) -> EfficiencyParams:
+        if family in self.profiled:
+            return self.profiled[family][0]
         return efficiency_for(family, self.training)
 
     def for_serving(self, family: str) -> InferenceEfficiency:
+        if family in self.profiled:
+            return self.profiled[family][1]
         return serving_efficiency_for(family, self.serving)
+
+    def with_profiled(self, family: str, training: EfficiencyParams, serving: InferenceEfficiency) -> EfficiencyTables:
+        """A copy in which ``family`` takes a device profile's measured parameters."""
+        return replace(self, profiled={**self.profiled, family: (training, serving)})
 
     def table(self, kind: str) -> EfficiencyTable | None:
         """The table of a model kind: ``training``, or ``inference``/``serving``."""

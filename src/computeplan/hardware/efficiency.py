@@ -65,10 +65,15 @@ class EfficiencyParams:
       bucketed reduction overlaps all but the last buckets).
     - ``attention_relative`` (0.5 unless ``catalog/data/kernels.yaml`` has the family): attention-kernel efficiency
       relative to a large matmul; FlashAttention-2 measures 0.40 on Hopper and 0.70 on Ampere.
+    - ``attention_half_seq`` (800): the sequence chunk at which a flash kernel runs at half its asymptote (H200
+      causal forward + backward: 0.71-0.78 of it at 2k tokens, 0.93-0.96 at 8k; docs/MEASUREMENTS.md).
     - ``fp8_matmul_relative`` (0.89 unless the kernels table has the family): a large fp8 GEMM's fraction of the fp8
       peak relative to a bf16 GEMM's fraction of the bf16 peak (H100/H200: 0.72-0.74 against 0.82).
     - ``memory_efficiency`` (0.8): achieved fraction of HBM bandwidth in element-wise kernels (device copies reach
       0.86-0.90 on H100 and H200, docs/MEASUREMENTS.md).
+
+    - ``optimizer_efficiency`` (None: ``memory_efficiency``): the fused optimizer's fraction of the HBM bandwidth at
+      the 30 B per parameter the model counts, where a device profile measured it apart.
 
     ``calibrated``, ``borrowed_from`` and ``basis`` say where the fitted value came from (:attr:`calibration`).
     """
@@ -79,8 +84,10 @@ class EfficiencyParams:
     network_efficiency: float = 0.8
     dp_overlap: float = 0.8
     attention_relative: float = 0.5
+    attention_half_seq: float = 800.0
     memory_efficiency: float = 0.8
     fp8_matmul_relative: float = 0.89
+    optimizer_efficiency: float | None = None
     calibrated: bool = False
     basis: str = "cross-chip default"
     borrowed_from: str | None = None  # the family whose fit these are, when not the chip's own

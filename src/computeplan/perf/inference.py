@@ -4,8 +4,10 @@ candidate replicas (tp, pp, batch, precisions); SI units.
 A replica is tp x pp chips holding one copy of the weights. Per chip, with W weight bytes and k_t KV bytes per
 token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_kv / pp):
 - decode step at batch B and mean context c (roofline, Williams et al. 2009):
-  t_step = max(W_read + B c k_t, ...)/(eta_mem bw) vs FLOPs/(peak e(B)), plus 2 TP all-reduces per layer of
-  B D bytes and a fixed per-step overhead t_0 (kernel launches, sampling, scheduling);
+  t_step = max(W_read r(B) / (eta_mem bw) + B c k_t / (eta_kv bw), FLOPs / (peak e)), r(B) a device profile's
+  measured small-batch product curve (1 otherwise), plus 2 TP all-reduces per layer of
+  B D bytes, a fixed per-step overhead t_0 (kernel launches, sampling, scheduling) and, where a device profile
+  measured it, a fixed cost per layer (its small kernels' launches);
   W_read counts only the experts a batch touches: E (1 - (1 - k/E)^B) of E experts.
 - prefill of n tokens: 2 P_active n + 2 n^2 N (H_qk + H_v)/2 FLOPs (causal), at e_prefill x peak, shared by the
   replica's chips, plus TP all-reduces of n D bytes per layer.
@@ -61,6 +63,22 @@ class InferenceEfficiency:
     prefill_efficiency: float = 0.6  # achieved fraction of peak in prefill matmuls
     step_overhead_s: float = 2e-3  # fixed time per decode step (launches, sampling, scheduler)
     network_efficiency: float = 0.7
+    layer_overhead_s: float = 0.0  # fixed time per layer per decode step (its small kernels' launches); profiled
+    # Measured by a device profile (computeplan profile), absent for a family fitted on published runs:
+    # decode_gemm_curve: (m, r) pairs, the time of a decode product of m rows over the time of streaming its weight
+    # once at the decode bandwidth (r = 1 where reading the weight bounds it; small-batch kernels can be slower),
+    # interpolated in log m and held at the ends; kv_memory_efficiency: the KV-cache read's fraction of the HBM
+    # bandwidth (decode attention), memory_efficiency when None.
+    decode_gemm_curve: tuple[tuple[float, float], ...] = ()
+    kv_memory_efficiency: float | None = None
+
+    def decode_gemm_factor(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        """r(m) of :attr:`decode_gemm_curve` at ``rows`` sequences (1 without a curve)."""
+        if not self.decode_gemm_curve:
+            return np.ones_like(rows)
+        m, r = (np.array(v, dtype=float) for v in zip(*self.decode_gemm_curve, strict=True))
+        return np.asarray(np.interp(np.log(rows), np.log(m), r), dtype=float)
+
     calibrated: bool = False
     basis: str = "first-principles prior"
 
@@ -159,14 +177,18 @@ def replica_performance(
     mb = np.maximum(b / pp, 1.0)
     touched = expert * _experts_touched(spec, mb)
     weights_read = (total - expert + touched) * weight_bytes / chips
-    mem_bytes = weights_read + mb * context * kv_token_chip
+    kv_read = mb * context * kv_token_chip
     verify = float(speculative_tokens + 1)
-    t_mem = mem_bytes / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
-    t_comp = verify * mb * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
+    rows = verify * mb  # the batch dimension of the decode matmuls
+    kv_eff = eff.memory_efficiency if eff.kv_memory_efficiency is None else eff.kv_memory_efficiency
+    t_mem = weights_read * eff.decode_gemm_factor(rows) / (
+        cluster.hbm_bytes_per_s * eff.memory_efficiency
+    ) + kv_read / (cluster.hbm_bytes_per_s * kv_eff)
+    t_comp = rows * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
     ones = np.ones_like(tp)
     ar = collectives.all_reduce_time(cluster, 2.0 * mb * spec.hidden, tp, ones, eff.network_efficiency)
     t_comm = 2.0 * spec.layers / pp * ar
-    stage = np.maximum(t_mem, t_comp) + t_comm + eff.step_overhead_s / pp
+    stage = np.maximum(t_mem, t_comp) + t_comm + eff.step_overhead_s / pp + eff.layer_overhead_s * spec.layers / pp
     if speculative_tokens:
         a = min(max(acceptance_rate, 0.0), 0.999)
         yielded = (1.0 - a ** (speculative_tokens + 1)) / (1.0 - a)

@@ -77,7 +77,6 @@ EAGER_ELEMENTWISE_FACTOR = 2.0
 # Sequence chunk (tokens per chip) at which a flash attention kernel runs at half its asymptotic efficiency: causal
 # forward + backward with FlashAttention-2 and cuDNN on an H200 reach 0.71-0.78 of their 32k-token rate at 2k and
 # 0.93-0.96 at 8k (benchmarks/results/h200-layer-sweep-2026-11-26.csv), as s / (s + 800) does
-ATTENTION_HALF_SEQ = 800.0
 
 # --- unfused attention (scores materialised in HBM: Megatron-LM 2021-22, early Neuron): bytes per score element
 # forward: write QK^T (2), softmax read + write (4), dropout mask (1) and read + write (4), read by AV (2)
@@ -120,6 +119,9 @@ class Software:
       element-wise traffic is :data:`EAGER_ELEMENTWISE_FACTOR` times the fused one.
     - ``pipeline_schedule``: ``1f1b`` (interleaved when vpp > 1) or ``dualpipe`` (DeepSeek's bidirectional
       schedule: about half the bubble; :func:`bubble_time`).
+    - ``activation_bytes``: bytes of an activation element, 2 in mixed-precision training (bf16/fp16); 4 when a
+      step runs in fp32 (a CPU): the element-wise traffic scales with it (the step's timing; the memory model
+      keeps mixed precision).
     """
 
     attention_kernel: str = "flash-attention-2"
@@ -127,6 +129,7 @@ class Software:
     ep_overlap: bool = False
     compiled: bool = True
     pipeline_schedule: str = "1f1b"
+    activation_bytes: float = BYTES_BF16
 
     @property
     def fused_attention(self) -> bool:
@@ -412,12 +415,12 @@ def narrowest_matmul_dim(spec: TransformerSpec, g: StepGeometry) -> Array:
 def attention_efficiency(spec: TransformerSpec, g: StepGeometry, eff: EfficiencyParams) -> Array:
     """Fused (flash) attention: e_max (s / c) / (s / c + S_half) times the kernel's efficiency relative to a large
     matmul (``attention_relative``: FlashAttention-2, cuDNN; ``catalog/data/kernels.yaml``), S_half the sequence
-    chunk at which a flash kernel runs at half its asymptotic rate (:data:`ATTENTION_HALF_SEQ`). Unfused: the
+    chunk at which a flash kernel runs at half its asymptotic rate (``attention_half_seq``, 800 on GPUs). Unfused: the
     score products are batched matmuls whose inner dimension is the head width, e(min(s / c, H_qk)), and they
     compute the masked half too, so half of that per causal FLOP."""
     if g.fused_attention:
         chunk = np.full_like(g.t, g.s) / g.c
-        return eff.sustained_matmul_fraction * chunk / (chunk + ATTENTION_HALF_SEQ) * eff.attention_relative
+        return eff.sustained_matmul_fraction * chunk / (chunk + eff.attention_half_seq) * eff.attention_relative
     h_qk, _ = _head_dims(spec)
     return UNFUSED_CAUSAL_SHARE * matmul_efficiency(np.minimum(g.s / g.c, h_qk) * np.ones_like(g.t), eff)
 
@@ -698,9 +701,11 @@ def zero_shards(cluster: Cluster, g: StepGeometry) -> ZeroShards:
 
 
 def optimizer_time(cluster: Cluster, eff: EfficiencyParams, params_chip: Array, shards: ZeroShards) -> Array:
-    """Adam update of the chip's optimizer shard: 30 B per parameter at eta_mem x HBM bandwidth."""
+    """Adam update of the chip's optimizer shard: 30 B per parameter at the optimizer's share of the HBM bandwidth
+    (``optimizer_efficiency``; the element-wise ``memory_efficiency`` unless measured apart)."""
     updated = params_chip / shards.optimizer
-    return OPTIMIZER_TRAFFIC_BYTES * updated / (cluster.hbm_bytes_per_s * eff.memory_efficiency)
+    share = eff.memory_efficiency if eff.optimizer_efficiency is None else eff.optimizer_efficiency
+    return OPTIMIZER_TRAFFIC_BYTES * updated / (cluster.hbm_bytes_per_s * share)
 
 
 def activation_bytes_per_layer(spec: TransformerSpec, g: StepGeometry) -> Array:
@@ -818,7 +823,8 @@ def training_step(
         bf16_peak=cluster.peak(Precision.BF16),
         bf16_matmul_eff=bf16_matmul_eff,
     )
-    elem = elementwise_time(spec, cluster, eff, g) * (1.0 if software.compiled else EAGER_ELEMENTWISE_FACTOR)
+    passes = 1.0 if software.compiled else EAGER_ELEMENTWISE_FACTOR
+    elem = elementwise_time(spec, cluster, eff, g) * passes * software.activation_bytes / BYTES_BF16
     tp = tp_comm_time(spec, cluster, eff, g)
     if software.tp_overlap:
         tp = overlapped_exposed_time(tp, compute)
