@@ -136,12 +136,12 @@ def test_validate_markdown_leads_with_leave_one_source_out(capsys):
 
 def test_validate_loso_table_and_json(capsys):
     code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso")
-    assert code == 0 and "LOSO" in out and "leave one source out: 36 of 36 rows predicted" in out
+    assert code == 0 and "LOSO" in out and "leave one source out: 123 of 127 rows predicted" in out
     assert "90th percentile" in out
     code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso", "--json")
     loso = json.loads(out)["loso"]
-    assert loso["summary"]["predicted"] == 36 and loso["summary"]["p90_abs_error_pct"] is not None
-    assert set(loso["by_source"]) == {r["source"] for r in loso["rows"]} and len(loso["by_source"]) == 3
+    assert loso["summary"]["predicted"] == 123 and loso["summary"]["p90_abs_error_pct"] is not None
+    assert set(loso["by_source"]) == {r["source"] for r in loso["rows"]} and len(loso["by_source"]) == 10
 
 
 def test_validate_reports_rows_it_cannot_predict(capsys, tmp_path):

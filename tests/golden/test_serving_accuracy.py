@@ -1,8 +1,11 @@
-"""Golden check of the serving model against published runs (MLPerf, TensorRT-LLM, Neuron).
+"""Golden check of the serving model against published runs: the 148 rows of shared/reference (MLPerf v4.1 and
+v5.0, TensorRT-LLM, NIM, vLLM on ROCm, TPU and Neuron, Neuron SDK, optimum-neuron, ...), 127 of them readable (21
+rows without request lengths are skipped with their reason: no source gives their dataset's mean lengths).
 
-Documented (docs/ACCURACY.md, `make accuracy`): median 7.3% over 36 rows, 5.3% on the 6 held-out rows. The
-headline, leave-one-source-out (measured 2026-11-26 on 3 publications: MLPerf v4.1, TensorRT-LLM, Neuron): median
-25.1%, 90th percentile 57.6%, worst 91.3%; bounds leave room for noise only (issue 10 asks for median <= 10%).
+The headline, leave-one-source-out (measured 2026-11-26 on 10 publications): median 35.9%, 90th percentile 124.8%,
+worst 1970% (a TTFT at concurrency 50, priced as one static batch); 123 of 127 rows predicted (three DeepSeek rows
+need expert parallelism, one KV cache does not fit). In-sample 17.3% (shipped tables), 19.9% on held-out rows.
+Bounds leave room for noise only (issue 10 asks for median <= 10%).
 """
 
 from __future__ import annotations
@@ -25,20 +28,27 @@ def report():
 
 def test_serving_leave_one_source_out_stays_at_the_documented_value(report):
     loso = report.loso
-    assert loso.summary.count == loso.summary.predicted == 36
-    assert loso.summary.median_abs_error_pct <= 25.5  # measured 25.1
-    assert loso.summary.p90_abs_error_pct <= 58.5  # measured 57.6
-    assert loso.summary.max_abs_error_pct <= 92.5  # measured 91.3
-    assert len(loso.by_source) == 3
+    assert loso.summary.count == 127 and loso.summary.predicted == 123
+    assert loso.summary.median_abs_error_pct <= 36.5  # measured 35.9
+    assert loso.summary.p90_abs_error_pct <= 127.0  # measured 124.8
+    assert loso.summary.max_abs_error_pct <= 2000.0  # measured 1970
+    assert len(loso.by_source) == 10
 
 
-def test_every_serving_row_is_predicted(report):
-    assert report.summary.count == report.summary.predicted == 36
+def test_rows_not_predicted_say_why(report):
+    assert report.summary.count == 127 and report.summary.predicted == 123
+    reasons = {r.id: r.reason for r in report.rows if r.reason}
+    assert set(reasons) == {"M121", "M133", "M134", "M135"}
+    assert all("weights do not fit" in reasons[i] for i in ("M133", "M134", "M135"))  # no expert parallelism yet
+    assert "KV cache" in reasons["M121"]
+    assert len(report.skipped) == 21 and all(
+        "blank: the request lengths are required" in why for _, why in report.skipped
+    )
 
 
 def test_serving_error_stays_at_the_documented_value(report):
-    assert report.summary.median_abs_error_pct <= 8.0  # issue target: 15
-    assert report.summary_held_out.median_abs_error_pct <= 15.0
+    assert report.summary.median_abs_error_pct <= 18.0  # measured 17.3 (in-sample)
+    assert report.summary_held_out.median_abs_error_pct <= 20.5  # measured 19.9
 
 
 def test_mlperf_rows_say_where_their_lengths_come_from(report):

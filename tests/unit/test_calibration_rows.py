@@ -137,7 +137,7 @@ def test_a_serving_row_without_lengths_is_skipped(tmp_path):
     path = _serving_file(tmp_path, input_len="", output_len="128")
     assert is_inference_file(path)
     message = _skipped_reason(path)
-    assert message.startswith("line 5: input_len blank: 'input_len' and 'output_len' are required")
+    assert message.startswith("line 5: input_len blank: the request lengths are required")
 
 
 @pytest.mark.parametrize(

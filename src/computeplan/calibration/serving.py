@@ -102,9 +102,12 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
         filled = []
         given_in, given_out = cells.number("input_len", low=1.0), cells.number("output_len", low=1.0)  # means
         if given_in is None or given_out is None:
-            if "mlcommons" not in common["source"] or not all(f in catalog.facts for f in MLPERF_LENGTH_FACTS):
+            if not _mlperf_llama2_70b(common, catalog):
                 blank = " and ".join(c for c, v in (("input_len", given_in), ("output_len", given_out)) if v is None)
-                raise BadRow(f"{blank} blank: 'input_len' and 'output_len' are required outside MLPerf llama2-70b rows")
+                raise BadRow(
+                    f"{blank} blank: the request lengths are required (only MLPerf llama2-70b rows take theirs from "
+                    "the benchmark description in the catalog facts; no other dataset's mean lengths are sourced)"
+                )
             filled.append("input/output lengths from the MLPerf benchmark description (catalog facts)")
         in_len = given_in if given_in is not None else float(catalog.fact(MLPERF_LENGTH_FACTS[0]).value)
         out_len = given_out if given_out is not None else float(catalog.fact(MLPERF_LENGTH_FACTS[1]).value)
@@ -258,6 +261,15 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
 
     def filled(self, run: InferenceRun, case: ServingCase) -> list[str]:
         return list(run.filled)
+
+
+def _mlperf_llama2_70b(common: dict[str, Any], catalog: Catalog) -> bool:
+    """A row of MLPerf's llama2-70b benchmark (its source is an MLCommons result of that benchmark, or its model
+    is llama2-70b in an MLCommons result), whose mean request lengths the catalog facts hold."""
+    source = str(common["source"]).lower()
+    spec_name = str(getattr(common.get("spec"), "name", "")).lower()
+    is_benchmark = "mlcommons" in source and ("llama2-70b" in source or spec_name == "llama2-70b")
+    return is_benchmark and all(f in catalog.facts for f in MLPERF_LENGTH_FACTS)
 
 
 SERVING = ServingModel()
