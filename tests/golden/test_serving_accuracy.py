@@ -65,5 +65,6 @@ def test_accuracy_doc_has_the_current_serving_section(report, monkeypatch):
         builtin_efficiency_tables().serving,
         source="tests/golden/data/calibration-inference.csv",
         loso=report.loso,
+        skipped=report.skipped,
     )
     assert text in (root / "docs" / "ACCURACY.md").read_text(), "run `make accuracy`"

@@ -272,8 +272,10 @@ def inference_markdown(
     *,
     source: str,
     loso: LosoResult | None = None,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The serving section of docs/ACCURACY.md (the leave-one-source-out headline first when given)."""
+    """The serving section of docs/ACCURACY.md (the leave-one-source-out headline first when given); rows of the
+    file that could not be used are listed with their reasons at the end."""
     lines = [
         "",
         "# Serving model",
@@ -300,4 +302,13 @@ def inference_markdown(
         joiner="; ",
         loso=loso,
     )
+    if skipped:
+        lines += [
+            "",
+            f"Rows not used ({len(skipped)}), each with its reason:",
+            "",
+            "| line or id | reason |",
+            "| --- | --- |",
+            *(f"| {where} | {why.replace('|', '/')} |" for where, why in skipped),
+        ]
     return "\n".join(lines) + "\n"

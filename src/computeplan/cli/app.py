@@ -275,7 +275,9 @@ def validate(
 
         table = builtin_efficiency_tables().table(report.kind)
         if report.kind == "inference":
-            text = accuracy.inference_markdown(report.rows, report.held_out, table, source=path, loso=report.loso)
+            text = accuracy.inference_markdown(
+                report.rows, report.held_out, table, source=path, loso=report.loso, skipped=report.skipped
+            )
         else:
             text = accuracy.accuracy_markdown(
                 report.rows, report.held_out, table, source=path, command="make accuracy", loso=report.loso
