@@ -156,6 +156,28 @@ def holdout_lines(table: EfficiencyTable | Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def band_lines(table: EfficiencyTable | Mapping[str, Any] | None) -> list[str]:
+    """The prediction intervals every training prediction carries: the leave-one-source-out time error per chip
+    family and per calibration status (``computeplan.calibration.bands``)."""
+    bands = table.prediction_error if isinstance(table, EfficiencyTable) else {}
+    if not bands:
+        return []
+    lines = [
+        "",
+        "## Prediction intervals",
+        "",
+        "Every training prediction carries the P10/P50/P90 of the step time to expect: the leave-one-source-out",
+        "errors of the predicted time (a rate's error turned into its time's) of its chip family when that family is",
+        "calibrated, else of all predictions with its calibration status (`computeplan train` prints them; JSON",
+        "`step_time_band_s`). Negative: predicted too fast.",
+        "",
+        "| predictions | runs | P10 error % | P50 error % | P90 error % |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {n} | {b.rows} | {b.p10_pct:+.1f} | {b.p50_pct:+.1f} | {b.p90_pct:+.1f} |" for n, b in bands.items()]
+    return lines
+
+
 def pinned_lines() -> list[str]:
     """The training parameters that are not fitted: the cross-family value and the families' microbenchmark pins."""
     kernels = builtin_kernels()
@@ -252,6 +274,7 @@ def accuracy_markdown(
             "",
             *pinned_lines(),
             *holdout_lines(table),
+            *band_lines(table),
         ]
     lines += ["", "## Per row", ""]
     lines += row_lines(

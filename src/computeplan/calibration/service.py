@@ -12,10 +12,11 @@ predicted; calibrate: each row prepared, then each family's fit rows and the def
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from computeplan.calibration.bands import error_bands
 from computeplan.calibration.fit import fit_table, split
 from computeplan.calibration.loso import LosoResult, leave_one_source_out, loso_units, with_total
 from computeplan.calibration.model import CalibratedModel
@@ -146,9 +147,11 @@ def calibrate_table(path: str | Path, catalog: Catalog, *, progress: Progress | 
             f"{runs_file.path}: nothing to fit: none of its {rows} rows can be predicted; {first_id}: "
             f"{first_reason}{more}"
         )
-    return fit_table(
+    table = fit_table(
         model, prepared, skipped=skipped, progress=progress, done=total, total=3 * total, family_errors=True
     )
+    loso = leave_one_source_out(model, runs, catalog)
+    return replace(table, prediction_error=error_bands(loso.rows))
 
 
 def calibrate_file(path: str | Path, catalog: Catalog, *, progress: Progress | None = None) -> dict[str, Any]:

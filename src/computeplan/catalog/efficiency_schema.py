@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model, model_validator
 
 from computeplan.errors import CatalogError, shown
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EfficiencyTable",
+    "ErrorBand",
     "FamilyFit",
     "HoldoutError",
     "Parameter",
@@ -169,6 +170,30 @@ class HoldoutError:
         return {"median_pct": self.median_pct, "p90_pct": self.p90_pct, "rows": self.rows}
 
 
+@dataclass(frozen=True)
+class ErrorBand:
+    """How far off predictions made like this one were on runs never fitted (leave one source out): quantiles of
+    the error of the predicted *time* (predicted / measured time - 1, percent; a rate's error is turned into its
+    time's), over ``rows`` runs. Negative: predicted too fast."""
+
+    p10_pct: float
+    p50_pct: float
+    p90_pct: float
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p10_pct": self.p10_pct, "p50_pct": self.p50_pct, "p90_pct": self.p90_pct, "rows": self.rows}
+
+    def measured_range(self, predicted: float) -> tuple[float, float, float]:
+        """(P10, P50, P90) of the time to expect when the model predicts ``predicted``: measured = predicted /
+        (1 + error), so the P10 time comes from the P90 error."""
+        return (
+            predicted / (1.0 + self.p90_pct / 100.0),
+            predicted / (1.0 + self.p50_pct / 100.0),
+            predicted / (1.0 + self.p10_pct / 100.0),
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class EfficiencyTable:
     """A validated efficiency table: parameters per chip family, a cross-chip default, and what they were fitted on.
@@ -185,6 +210,17 @@ class EfficiencyTable:
     source: str = field(default="", compare=False)
     # leave-one-family-out error of the cross-chip default: overall ("all") and per family held out
     family_holdout: Mapping[str, HoldoutError] = field(default_factory=dict)
+    # leave-one-source-out time error of the predictions: per calibrated family, and per calibration status
+    # ("calibrated", "borrowed", "uncalibrated", "all") for the chips without a band of their own
+    prediction_error: Mapping[str, ErrorBand] = field(default_factory=dict)
+
+    def error_band(self, family: str, calibration: str) -> ErrorBand | None:
+        """The band of predictions like one for ``family`` made ``calibration`` (its own family's when it is
+        calibrated and has one, else its status's, else all predictions'), or None without bands."""
+        bands = self.prediction_error
+        if calibration == "calibrated" and family in bands:
+            return bands[family]
+        return bands.get(calibration) or bands.get("all")
 
     def lookup(self, family: str) -> tuple[FamilyFit, bool] | None:
         """The family's own fit (and True), else the cross-chip default (and False), else None."""
@@ -206,6 +242,8 @@ class EfficiencyTable:
             out["skipped"] = [{"id": row_id, "reason": reason} for row_id, reason in self.skipped]
         if self.family_holdout:
             out["family_holdout"] = {name: err.to_dict() for name, err in self.family_holdout.items()}
+        if self.prediction_error:
+            out["prediction_error"] = {name: band.to_dict() for name, band in self.prediction_error.items()}
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -227,6 +265,20 @@ class _Holdout(BaseModel):
     median_pct: float = Field(ge=0.0, allow_inf_nan=False)
     p90_pct: float = Field(ge=0.0, allow_inf_nan=False)
     rows: int = Field(ge=1)
+
+
+class _Band(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    p10_pct: float = Field(gt=-100.0, allow_inf_nan=False)
+    p50_pct: float = Field(gt=-100.0, allow_inf_nan=False)
+    p90_pct: float = Field(gt=-100.0, allow_inf_nan=False)
+    rows: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Band:
+        if not self.p10_pct <= self.p50_pct <= self.p90_pct:
+            raise ValueError("p10_pct <= p50_pct <= p90_pct must hold")
+        return self
 
 
 class _Skipped(BaseModel):
@@ -254,6 +306,7 @@ def _schema(space: ParameterSpace) -> type[BaseModel]:
         held_out=(list[str], []),
         skipped=(list[_Skipped], []),
         family_holdout=(dict[str, _Holdout], {}),
+        prediction_error=(dict[str, _Band], {}),
     )
 
 
@@ -293,10 +346,16 @@ def parse_efficiency_table(raw: Any, space: ParameterSpace, *, where: str) -> Ef
             name: HoldoutError(median_pct=h.median_pct, p90_pct=h.p90_pct, rows=h.rows)
             for name, h in data.family_holdout.items()
         },
+        prediction_error={
+            name: ErrorBand(p10_pct=b.p10_pct, p50_pct=b.p50_pct, p90_pct=b.p90_pct, rows=b.rows)
+            for name, b in data.prediction_error.items()
+        },
     )
 
 
-_TOP_LEVEL = ("generated_by", "families", "default", "fitted_on", "held_out", "skipped", "family_holdout")
+_TOP_LEVEL = (
+    "generated_by", "families", "default", "fitted_on", "held_out", "skipped", "family_holdout", "prediction_error"
+)  # fmt: skip
 
 
 def _describe(exc: ValidationError, space: ParameterSpace) -> str:

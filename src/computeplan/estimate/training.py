@@ -191,6 +191,15 @@ class TrainingResult:
             rows.append(row)
         return pd.DataFrame(rows).set_index("rank")
 
+    def step_time_band(self, estimate: TrainingEstimate) -> dict[str, Any] | None:
+        """P10 / P50 / P90 of the step time to expect [s], from the leave-one-source-out errors of predictions made
+        like this one (its chip family's, or its calibration status's); None without such errors."""
+        band = self.efficiency.error_band
+        if band is None:
+            return None
+        p10, p50, p90 = band.measured_range(estimate.step_time_s)
+        return {"p10": p10, "p50": p50, "p90": p90, "rows": band.rows}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: SI units, None where a figure was not computed."""
         return {
@@ -222,7 +231,11 @@ class TrainingResult:
                 "attention_relative": self.efficiency.attention_relative,
             },
             "results": [
-                {**e.to_dict(), "time_to_train_with_failures_s": self.time_to_train_with_failures_s(e)}
+                {
+                    **e.to_dict(),
+                    "time_to_train_with_failures_s": self.time_to_train_with_failures_s(e),
+                    "step_time_band_s": self.step_time_band(e),
+                }
                 for e in self.estimates
             ],
             "goodput": None if self.goodput is None else self.goodput.to_dict(),

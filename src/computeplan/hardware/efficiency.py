@@ -20,6 +20,7 @@ from typing import Any
 
 from computeplan.catalog.efficiency_schema import (
     EfficiencyTable,
+    ErrorBand,
     FamilyFit,
     Parameter,
     ParameterSpace,
@@ -88,6 +89,7 @@ class EfficiencyParams:
     memory_efficiency: float = 0.8
     fp8_matmul_relative: float = 0.89
     optimizer_efficiency: float | None = None
+    error_band: ErrorBand | None = None  # the time error of predictions like this one on runs never fitted
     calibrated: bool = False
     basis: str = "cross-chip default"
     borrowed_from: str | None = None  # the family whose fit these are, when not the chip's own
@@ -141,10 +143,23 @@ def efficiency_for(
     """Parameters of ``family``: the pinned kernel efficiencies of the family (``kernels``, by default the shipped
     ``catalog/data/kernels.yaml``), and the fitted ones from a calibration table: its own fit (calibrated), else
     the fit of the family it borrows from (:data:`BORROWS_FROM`; borrowed), else the cross-chip default
-    (uncalibrated).
+    (uncalibrated); with the table's error band of such predictions (:meth:`EfficiencyTable.error_band`).
 
     ``table`` is a validated :class:`EfficiencyTable`, or a mapping as read from YAML (validated here).
     """
+    params = _efficiency_for(family, table, kernels)
+    if not table:
+        return params
+    typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
+    return replace(params, error_band=typed.error_band(family, params.calibration))
+
+
+def _efficiency_for(
+    family: str,
+    table: EfficiencyTable | Mapping[str, Any] | None,
+    kernels: Mapping[str, Mapping[str, float]] | None = None,
+) -> EfficiencyParams:
+    """:func:`efficiency_for` without the error band."""
     given = kernels.get(family, {}) if kernels is not None else _builtin_kernels(family)
     pinned = PRIOR.with_values(_kernel_values(given))
     if not table:

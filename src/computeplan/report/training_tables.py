@@ -96,6 +96,13 @@ def print_training(plan: TrainingResult) -> None:
     for name, value in best.breakdown_s.items():
         parts.add_row(name, f"{value:.3f}", f"{value / best.step_time_s:.1%}")
     console.print(parts)
+    band = plan.step_time_band(best)
+    if band is not None:
+        console.print(
+            f"step time to expect: P10 {band['p10']:.3f} s, P50 {band['p50']:.3f} s, P90 {band['p90']:.3f} s (the "
+            f"errors of {plan.efficiency.calibration} predictions on {band['rows']} published runs never fitted; "
+            "docs/ACCURACY.md)"
+        )
     memory = new_table("Memory per chip")
     memory.add_column("part")
     memory.add_column("GB", justify="right")
