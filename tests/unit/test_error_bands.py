@@ -72,3 +72,15 @@ def test_train_reports_the_step_time_band():
     step = result.estimates[0].step_time_s
     assert band["p10"] <= band["p50"] <= band["p90"] and band["p10"] < step < band["p90"]
     assert band["rows"] >= 8
+
+
+def test_serve_reports_latency_and_throughput_bands():
+    from computeplan import api
+
+    estimate = api.serve("llama3-8b", ["h100-sxm"], input_len=1024, output_len=256).chips[0].estimate
+    assert estimate is not None and estimate.bands is not None
+    tpot, rate = estimate.bands["tpot_s"], estimate.bands["throughput_tokens_per_s_per_chip"]
+    assert tpot["p10"] <= tpot["p50"] <= tpot["p90"] and rate["p10"] <= rate["p50"] <= rate["p90"]
+    # a time and its rate move apart: the fast end of the time is the high end of the rate
+    assert tpot["p10"] < estimate.tpot_s < tpot["p90"] and rate["p10"] < estimate.throughput_tokens_per_s_per_chip
+    assert estimate.bands["runs"] >= 8

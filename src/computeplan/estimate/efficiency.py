@@ -109,10 +109,13 @@ def serving_efficiency_for(family: str, table: EfficiencyTable | Mapping[str, An
         return SERVING_PRIOR
     fit, own = found
     values: dict[str, Any] = dict(fit.values)
+    typed = parse_efficiency_table(table, SERVING_SPACE, where="serving efficiency table")
+    band = typed.error_band(family, "calibrated" if own else "uncalibrated")
     if own:
         basis = f"fitted on {fit.rows if fit.rows is not None else '?'} serving runs of family {family}"
-        return replace(SERVING_PRIOR, **values, calibrated=True, basis=basis)
-    return replace(SERVING_PRIOR, **values, basis="cross-chip default (no serving runs for this family)")
+        return replace(SERVING_PRIOR, **values, calibrated=True, basis=basis, error_band=band)
+    basis = "cross-chip default (no serving runs for this family)"
+    return replace(SERVING_PRIOR, **values, basis=basis, error_band=band)
 
 
 def _load_table(path: str | Path | None, kind: str) -> EfficiencyTable | None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from computeplan.catalog.efficiency_schema import ErrorBand
 from computeplan.hardware.cluster import Cluster, Precision
 from computeplan.perf import collectives
 from computeplan.perf.training import matmul_params_per_token
@@ -71,6 +72,7 @@ class InferenceEfficiency:
     # bandwidth (decode attention), memory_efficiency when None.
     decode_gemm_curve: tuple[tuple[float, float], ...] = ()
     kv_memory_efficiency: float | None = None
+    error_band: ErrorBand | None = None  # the time error of predictions like this one on runs never fitted
 
     def decode_gemm_factor(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """r(m) of :attr:`decode_gemm_curve` at ``rows`` sequences (1 without a curve)."""

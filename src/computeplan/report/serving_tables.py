@@ -73,6 +73,14 @@ def print_serving(plan: ServingResult) -> None:
             "-" if r.chips_needed is None else f"{r.chips_needed:,}",
         )
     console.print(table)
+    for r in (c.estimate for c in plan.chips if c.estimate is not None and c.estimate.bands):
+        b = r.bands or {}
+        tpot, tput = b["tpot_s"], b["throughput_tokens_per_s_per_chip"]
+        console.print(
+            f"{safe_text(r.chip)}: to expect, P10-P90: TPOT {tpot['p10'] * 1000:.1f}-{tpot['p90'] * 1000:.1f} ms, "
+            f"{tput['p10']:,.0f}-{tput['p90']:,.0f} tok/s/chip (errors of such predictions on {b['runs']} published "
+            "runs never fitted)"
+        )
     if job.traffic_tokens_per_day is not None:
         console.print(f"traffic: {count_text(job.traffic_tokens_per_day)} output tokens/day")
     console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")

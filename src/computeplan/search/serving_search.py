@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from computeplan.catalog.efficiency_schema import ErrorBand
 from computeplan.economics import facility_power_w, serving_chip_power_w
 from computeplan.hardware.cluster import Cluster
 from computeplan.perf.inference import (
@@ -92,6 +93,8 @@ class ServingEstimate:
     meets_slo: bool
     calibrated: bool
     notes: list[str]
+    # P10/P50/P90 to expect, from the leave-one-source-out errors of such predictions (None without them)
+    bands: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "layout": dict(self.layout), "notes": list(self.notes)}
@@ -227,4 +230,23 @@ def estimate_at(
         meets_slo=bool(result.meets[i]),
         calibrated=eff.calibrated,
         notes=notes,
+        bands=_bands(eff.error_band, float(a.ttft_s[i]), float(a.tpot_s[i]), per_chip),
     )
+
+
+def _bands(band: ErrorBand | None, ttft_s: float, tpot_s: float, per_chip: float) -> dict[str, Any] | None:
+    """The ranges of TTFT, TPOT and throughput to expect: a time divides by (1 + error), a rate multiplies."""
+    if band is None:
+        return None
+
+    def time(value: float) -> dict[str, float]:
+        p10, p50, p90 = band.measured_range(value)
+        return {"p10": p10, "p50": p50, "p90": p90}
+
+    rate = {q: per_chip * (1.0 + getattr(band, f"{q}_pct") / 100.0) for q in ("p10", "p50", "p90")}
+    return {
+        "ttft_s": time(ttft_s),
+        "tpot_s": time(tpot_s),
+        "throughput_tokens_per_s_per_chip": rate,
+        "runs": band.rows,
+    }
