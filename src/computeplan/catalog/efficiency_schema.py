@@ -193,6 +193,12 @@ class ErrorBand:
             predicted / (1.0 + self.p10_pct / 100.0),
         )
 
+    def measured_rate_range(self, predicted: float) -> tuple[float, float, float]:
+        """(P10, P50, P90) of a rate (tokens/s) to expect when the model predicts ``predicted``: the rate of a time
+        that is off by the error, predicted x (1 + error)."""
+        p10, p50, p90 = (predicted * (1.0 + q / 100.0) for q in (self.p10_pct, self.p50_pct, self.p90_pct))
+        return p10, p50, p90
+
 
 @dataclass(frozen=True, kw_only=True)
 class EfficiencyTable:

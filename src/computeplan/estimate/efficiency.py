@@ -104,12 +104,12 @@ def serving_efficiency_for(family: str, table: EfficiencyTable | Mapping[str, An
     """Serving efficiency of a chip family from a calibration table, else the cross-chip default, else the prior."""
     if not table:
         return SERVING_PRIOR
-    found = parse_efficiency_table(table, SERVING_SPACE, where="serving efficiency table").lookup(family)
+    typed = parse_efficiency_table(table, SERVING_SPACE, where="serving efficiency table")
+    found = typed.lookup(family)
     if found is None:
         return SERVING_PRIOR
     fit, own = found
     values: dict[str, Any] = dict(fit.values)
-    typed = parse_efficiency_table(table, SERVING_SPACE, where="serving efficiency table")
     band = typed.error_band(family, "calibrated" if own else "uncalibrated")
     if own:
         basis = f"fitted on {fit.rows if fit.rows is not None else '?'} serving runs of family {family}"

@@ -147,24 +147,19 @@ def efficiency_for(
 
     ``table`` is a validated :class:`EfficiencyTable`, or a mapping as read from YAML (validated here).
     """
-    params = _efficiency_for(family, table, kernels)
-    if not table:
-        return params
-    typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
-    return replace(params, error_band=typed.error_band(family, params.calibration))
+    typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table") if table else None
+    params = _efficiency_for(family, typed, kernels)
+    return replace(params, error_band=typed.error_band(family, params.calibration)) if typed else params
 
 
 def _efficiency_for(
-    family: str,
-    table: EfficiencyTable | Mapping[str, Any] | None,
-    kernels: Mapping[str, Mapping[str, float]] | None = None,
+    family: str, typed: EfficiencyTable | None, kernels: Mapping[str, Mapping[str, float]] | None
 ) -> EfficiencyParams:
-    """:func:`efficiency_for` without the error band."""
+    """:func:`efficiency_for` of a validated table, without the error band."""
     given = kernels.get(family, {}) if kernels is not None else _builtin_kernels(family)
     pinned = PRIOR.with_values(_kernel_values(given))
-    if not table:
+    if typed is None:
         return pinned
-    typed = parse_efficiency_table(table, TRAINING_SPACE, where="training efficiency table")
     if family in typed.families:
         fit = typed.families[family]
         return replace(pinned.with_values(fit.values), calibrated=True, basis=_basis(fit, family))

@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from computeplan.catalog.loader import Catalog
+from computeplan.catalog.loader import Catalog, validate_table
 from computeplan.catalog.schema import ChipEntry, SystemEntry
 from computeplan.errors import CatalogError
 from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.files import load_yaml
-from computeplan.hardware.cluster import Cluster, Precision
+from computeplan.hardware.cluster import Cluster, cluster_from_catalog
 from computeplan.hardware.efficiency import PRIOR, EfficiencyParams
 from computeplan.perf.inference import InferenceEfficiency
 
@@ -108,29 +108,11 @@ class DeviceProfile(_Strict):
         return f"profiled on {p.device_name} ({p.dtype}, torch {p.torch_version}) on {p.date} by `{p.command}`"
 
     def cluster(self, num_chips: int = 1) -> Cluster:
-        """The profiled device as the performance models see it (one chip, or ``num_chips`` joined by the measured
-        collectives)."""
-        f = self.fitted
-        link = f.collective_bytes_per_s or f.memory_bytes_per_s
-        return Cluster(
-            chip_id=self.id,
-            family=self.family,
-            system_id=self.id,
-            num_chips=num_chips,
-            peak_flops_per_s={Precision.BF16: f.peak_flops_per_s},
-            hbm_bytes=f.memory_capacity_bytes,
-            hbm_bytes_per_s=f.memory_bytes_per_s,
-            power_w=0.0,  # not measured
-            host_power_w_per_chip=0.0,
-            scaleup_domain_chips=max(num_chips, 1),
-            scaleup_bytes_per_s=link,
-            scaleup_latency_s=f.collective_latency_s or 0.0,
-            scaleup_topology="switch",
-            scaleout_bytes_per_s=link,
-            scaleout_latency_s=f.collective_latency_s or 0.0,
-            price_usd_per_hour=None,
-            announced=False,
-        )
+        """The profiled device as the performance models see it: its catalog chip and system
+        (:meth:`catalog_entries`), ``num_chips`` of them joined by the measured collectives."""
+        chip, system = self.catalog_entries()
+        catalog = Catalog(chips={chip.id: chip}, systems={system.id: system}, models={})
+        return cluster_from_catalog(catalog, self.id, num_chips)
 
     def training_efficiency(self) -> EfficiencyParams:
         """The training model's parameters, all from the microbenchmarks (nothing fitted on end-to-end runs)."""
@@ -230,12 +212,7 @@ class DeviceProfile(_Strict):
 def load_profile(path: str | Path) -> DeviceProfile:
     """A profile file, validated; errors name the file and the field."""
     raw = load_yaml(Path(path), what="device profile", error=CatalogError)
-    try:
-        return DeviceProfile.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise CatalogError(f"{path}: {where}: {first['msg']}") from None
+    return validate_table(DeviceProfile, raw, where=str(path))
 
 
 # ---------------------------------------------------------------------------------------------- the fit
@@ -296,17 +273,22 @@ def fit_profile(
         attention_relative=relative,
         attention_half_seq=half_seq,
         memory_bytes_per_s=copy,
-        memory_efficiency=min(max(elementwise / copy, 0.01), 1.0),
-        optimizer_efficiency=min(max(optimizer / copy, 0.01), 2.0),
-        decode_memory_efficiency=min(max(decode_bw / copy, 0.01), 2.0),
+        memory_efficiency=_share(elementwise, copy, high=1.0),
+        optimizer_efficiency=_share(optimizer, copy, high=2.0),
+        decode_memory_efficiency=_share(decode_bw, copy, high=2.0),
         decode_gemm_curve=curve,
-        kv_memory_efficiency=min(max(kv_bw / copy, 0.01), 2.0),
+        kv_memory_efficiency=_share(kv_bw, copy, high=2.0),
         dispatch_s=dispatch_s,
         memory_capacity_bytes=memory_capacity_bytes,
         collective_bytes_per_s=collective[0] if collective else None,
         collective_latency_s=collective[1] if collective else None,
     )
     return DeviceProfile(id=profile_id, provenance=provenance, fitted=fitted, measurements=dict(measurements))
+
+
+def _share(rate: float, copy: float, *, high: float) -> float:
+    """A kernel's bandwidth as a share of the copy's, within [0.01, high] (the bounds of its :class:`Fitted` field)."""
+    return min(max(rate / copy, 0.01), high)
 
 
 def _fit_collectives(rows: Sequence[Mapping[str, Any]]) -> tuple[float, float] | None:

@@ -239,14 +239,12 @@ def _bands(band: ErrorBand | None, ttft_s: float, tpot_s: float, per_chip: float
     if band is None:
         return None
 
-    def time(value: float) -> dict[str, float]:
-        p10, p50, p90 = band.measured_range(value)
-        return {"p10": p10, "p50": p50, "p90": p90}
+    def quantiles(values: tuple[float, float, float]) -> dict[str, float]:
+        return dict(zip(("p10", "p50", "p90"), values, strict=True))
 
-    rate = {q: per_chip * (1.0 + getattr(band, f"{q}_pct") / 100.0) for q in ("p10", "p50", "p90")}
     return {
-        "ttft_s": time(ttft_s),
-        "tpot_s": time(tpot_s),
-        "throughput_tokens_per_s_per_chip": rate,
+        "ttft_s": quantiles(band.measured_range(ttft_s)),
+        "tpot_s": quantiles(band.measured_range(tpot_s)),
+        "throughput_tokens_per_s_per_chip": quantiles(band.measured_rate_range(per_chip)),
         "runs": band.rows,
     }
