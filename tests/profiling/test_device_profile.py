@@ -102,6 +102,29 @@ def test_the_profile_is_a_chip_that_train_and_serve_use(tmp_path):
     assert result.efficiency.calibration == "calibrated" and result.estimates[0].step_time_s > 0
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("peak_flops_per_s", float("inf"), "finite number"),
+        ("memory_bytes_per_s", float("nan"), "finite number"),
+        ("decode_gemm_curve", [[1.0, 1.0], [0.0, 2.0]], "positive, with m rising"),
+        ("decode_gemm_curve", [[4.0, 1.0], [2.0, 2.0]], "positive, with m rising"),
+        ("decode_gemm_curve", [], "at least 1"),
+    ],
+)
+def test_a_profile_with_an_unphysical_figure_is_refused(tmp_path, field, value, message):
+    import yaml
+
+    from computeplan.errors import CatalogError
+
+    raw = synthetic_profile().model_dump(mode="json")
+    raw["fitted"][field] = value
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(CatalogError, match=rf"p\.yaml: fitted\.{field}: .*{message}"):
+        load_profile(path)
+
+
 def test_a_bad_profile_names_the_file_and_field(tmp_path):
     from computeplan.errors import CatalogError
 

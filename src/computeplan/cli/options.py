@@ -230,6 +230,8 @@ FLAG_OF_FIELD: dict[str, tuple[str, ...]] = {
     "run_days": ("--days",),
     "days": ("--days",),
     "storage_bytes_per_s_per_chip": ("--storage-gb-per-s",),
+    "device": ("--device",),
+    "dtype": ("--dtype",),
 }
 
 # Parameters that the library receives converted from what the user typed (a unit, req/s to tokens per day,

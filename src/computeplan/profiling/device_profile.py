@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from computeplan.catalog.loader import Catalog, validate_table
 from computeplan.catalog.schema import ChipEntry, SystemEntry
@@ -50,7 +50,7 @@ DECODE_KERNELS_PER_STEP = 8.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a measured figure is finite
 
 
 class Provenance(_Strict):
@@ -80,13 +80,21 @@ class Fitted(_Strict):
         gt=0, le=2, description="a one-token decode product, of the copy bandwidth (reads alone can outpace a copy)"
     )
     decode_gemm_curve: list[tuple[float, float]] = Field(
-        description="(m, time of an m-token decode product over the one-token one)"
+        min_length=1, description="(m, time of an m-token decode product over the one-token one)"
     )
     kv_memory_efficiency: float = Field(gt=0, le=2, description="decode attention's KV read, of the copy bandwidth")
     dispatch_s: float = Field(ge=0, description="seconds per tiny kernel")
     memory_capacity_bytes: float = Field(gt=0, description="device memory [bytes]")
     collective_bytes_per_s: float | None = Field(default=None, gt=0, description="bus bandwidth [bytes/s]")
     collective_latency_s: float | None = Field(default=None, ge=0, description="per-collective latency [s]")
+
+    @field_validator("decode_gemm_curve")
+    @classmethod
+    def _curve_is_positive_and_rising_in_m(cls, curve: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        ms = [m for m, _ in curve]
+        if any(m <= 0 or r <= 0 for m, r in curve) or ms != sorted(set(ms)):
+            raise ValueError("each (m, ratio) must be positive, with m rising")
+        return curve
 
 
 class DeviceProfile(_Strict):

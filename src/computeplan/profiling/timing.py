@@ -18,7 +18,7 @@ def require_torch() -> Any:
         import torch
     except ImportError:  # pragma: no cover - depends on the environment
         raise InvalidInput(
-            "device",
+            "torch",
             "profiling needs PyTorch: pip install 'computeplan[profile]' (pins torch 2.13.0, a CPU build on "
             "CPU-only machines)",
         ) from None
