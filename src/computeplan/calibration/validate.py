@@ -74,6 +74,9 @@ def validate_runs(
     params: dict[str, Any] = {}
     memo: Memo = {}
     lists: dict[tuple[str, ...], list[str]] = {}  # equal 'filled' and 'notes' lists held once
+    # the fastest-layout prediction depends on the case and the metric only (the case holds the rest of the row and
+    # its family's parameters are one object here): searched once per case and metric, not per row
+    fastest_of: dict[tuple[int, str], Any] = {}
     results: list[RowResult] = []
     prepared: list[Prepared[Any, Any]] = []
     for i, run in enumerate(runs):
@@ -87,7 +90,12 @@ def validate_runs(
             if family not in params:
                 params[family] = model.efficiency(family, table)
             result = row_result(model, item, family, params[family], memo, lists)
-            fastest = model.fastest(item, params[family]) if result.predicted is not None else None
+            fastest = None
+            if result.predicted is not None:
+                key = (id(case), run.metric)
+                if key not in fastest_of:
+                    fastest_of[key] = model.fastest(item, params[family])
+                fastest = fastest_of[key]
             results.append(replace(result, fastest_predicted=fastest.value) if fastest is not None else result)
         if progress is not None:
             progress(i + 1, len(runs))
