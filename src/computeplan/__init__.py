@@ -26,6 +26,8 @@ _EXPORTS = {
     "TrainingResult": "computeplan.estimate.training",
     "ServingResult": "computeplan.estimate.serving",
     "PlanResult": "computeplan.fleet.results",
+    "compare_plans": "computeplan.fleet.compare",
+    "Comparison": "computeplan.fleet.compare",
     "ValidationReport": "computeplan.calibration.service",
     "GoodputEstimate": "computeplan.perf.goodput",
     "TrainingJob": "computeplan.workload.jobs",
@@ -73,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from computeplan.estimate.efficiency import EfficiencyTables
     from computeplan.estimate.serving import ServingResult
     from computeplan.estimate.training import TrainingResult
+    from computeplan.fleet.compare import Comparison, compare_plans
     from computeplan.fleet.results import PlanResult
     from computeplan.fleet.scenario import Scenario, load_scenario
     from computeplan.perf.goodput import GoodputEstimate

@@ -55,6 +55,9 @@ class CatalogError(ComputeplanError):
     """A catalog file or entry is malformed."""
 
 
+MAX_LISTED_IDS = 20  # ids an unknown-id error lists when none is close; the rest are counted, not printed
+
+
 class UnknownEntryError(CatalogError, KeyError):
     """An id is not in the catalog."""
 
@@ -65,6 +68,11 @@ class UnknownEntryError(CatalogError, KeyError):
         close = difflib.get_close_matches(entry_id, self.known, n=3, cutoff=0.5)
         if close:
             hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        elif len(self.known) > MAX_LISTED_IDS:
+            hint = (
+                f"known {kind}s include {', '.join(self.known[:MAX_LISTED_IDS])}, ... ({len(self.known)} in all; "
+                f"`computeplan {kind}s` lists them)"
+            )
         else:
             hint = f"known {kind}s: {', '.join(self.known)}"
         super().__init__(f"unknown {kind} '{entry_id}': {hint}")

@@ -14,7 +14,7 @@ from tests.catalog.test_builtin_catalog import SCHEMA_CHIP_IDS, SCHEMA_MODEL_IDS
 
 COMMANDS = [
     "chips", "systems", "models", "facts", "show", "train", "goodput", "serve", "plan", "validate", "calibrate",
-    "profile", "measure",
+    "profile", "measure", "compare",
 ]  # fmt: skip
 
 

@@ -143,9 +143,10 @@ def _nine_options(tmp_path: Path) -> Path:
 
 def _thousand_identical_options(tmp_path: Path) -> Path:
     data = yaml.safe_load(SCENARIO.read_text())
-    data["chips"] = [data["chips"][2]] * 1000  # trn4, 1,000 times
+    trn4 = {k: v for k, v in next(c for c in data["chips"] if c["chip"] == "trn4").items() if k != "contract"}
+    data["chips"] = [trn4] * 1000  # trn4, 1,000 times
+    data["contracts"] = []
     data["money"].update(commitment_usd="$50B", budget_total_usd="$50B")
-    del data["money"]["budget_per_year_usd"]
     path = tmp_path / "thousand.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

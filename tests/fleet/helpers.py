@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from computeplan.economics import DEFAULT_PUE
-from computeplan.fleet.inputs import FleetInputs
+from computeplan.fleet.inputs import FleetInputs, scenario_terms
 from computeplan.fleet.scenario import Scenario
 
 
@@ -34,7 +34,7 @@ def scenario(**over) -> Scenario:
         node = data
         parts = key.split(".")
         for part in parts[:-1]:
-            node = node[part]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         node[parts[-1]] = value
     return Scenario.model_validate(data)
 
@@ -52,6 +52,7 @@ def inputs(
 ) -> FleetInputs:
     t_n = sc.years
     k_n = len(sc.chips)
+    train_demand_flop = np.array([list(train_demand)] * len(sc.training)).reshape(len(sc.training), t_n)
     return FleetInputs(
         labels=[f"{c.chip} (rent)" for c in sc.chips],
         chip_ids=[c.chip for c in sc.chips],
@@ -68,10 +69,11 @@ def inputs(
         energy_paid=np.zeros(k_n),
         train_flop_per_chip_hour=np.full((len(sc.training), k_n), train_rate),
         tokens_per_chip_hour=np.full((len(sc.inference), k_n), tokens_per_chip_hour),
-        train_demand_flop=np.array([list(train_demand)] * len(sc.training)).reshape(len(sc.training), t_n),
+        train_demand_flop=train_demand_flop,
         train_value_per_flop=np.array([j.value_usd_per_flop for j in sc.training]),
         token_demand=np.array([list(token_demand)] * len(sc.inference)).reshape(len(sc.inference), t_n),
         token_value=np.array([s.value_usd_per_million_tokens / 1e6 for s in sc.inference]),
         power_available_w=np.array([sc.power.available_w[t] for t in range(t_n)]),
         pue=sc.power.pue if sc.power.pue is not None else DEFAULT_PUE,
+        **scenario_terms(sc, train_demand_flop),  # installed base, contracts, floors: as the scenario says
     )

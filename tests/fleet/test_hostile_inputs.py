@@ -157,12 +157,14 @@ def test_plan_json_has_no_negative_zero_nan_or_inf(flagship_plan):
         assert not ((numbers == 0) & np.signbit(numbers)).any(), name
 
 
-def test_unpriced_binding_limits_are_nan_in_the_frame_and_null_in_json(flagship_plan):
-    frame = flagship_plan.binding
-    unpriced = frame["shadow_price_usd_billion"].isna()
+def test_unpriced_binding_limits_are_nan_in_the_frame_and_null_in_json():
+    # yearly budgets that sum to a hard commitment: the budgets are at their limits, the commitment carries the price
+    ceilings = computeplan.plan(Path(__file__).parent / "data" / "budget-ceilings.yaml")
+    frame = ceilings.binding
+    unpriced = frame["shadow_price"].isna()
     assert unpriced.any()
-    rows = flagship_plan.to_dict()["binding_constraints"]
-    assert [r["shadow_price_usd_billion"] is None for r in rows] == unpriced.tolist()  # type: ignore[index]
+    rows = ceilings.to_dict()["binding_constraints"]
+    assert [r["shadow_price"] is None for r in rows] == unpriced.tolist()  # type: ignore[index]
 
 
 # --- 4. results stay as solved ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def counted(monkeypatch):
 
     def training_rate(job, chip, cluster_chips, catalog, tables):
         calls["training"] += 1
-        return TrainingRate(flop_per_chip_hour=1e18, mfu=0.4, goodput=0.9)
+        return TrainingRate(flop_per_chip_hour=1e18, mfu=0.4)
 
     def serving_rate(serve, chip, catalog, tables):
         calls["serving"] += 1

@@ -65,7 +65,7 @@ def test_solved_tables_are_indexed_by_what_they_are_about():
     assert result.training.index.names == ["period", "workload"]
     assert list(result.training.index) == [("2026", "train llama3-8b"), ("2027", "train llama3-8b")]
     assert list(result.serving.index) == [("2026", "serve llama3-70b"), ("2027", "serve llama3-70b")]
-    assert list(result.binding.columns) == ["constraint", "period", "about", "shadow_price_usd_billion", "unit"]
+    assert list(result.binding.columns) == ["constraint", "period", "about", "shadow_price", "unit"]
     # training 1e20 FLOP at 1e15 FLOP per chip-hour: 1e5 chip-hours more, so 1,000 + 1e5 / 8,760 chips
     assert result.fleet.loc[("2026", CHIP), "training_chip_hours"] == pytest.approx(1e5)
     assert result.fleet.loc[("2026", CHIP), "chips_in_service"] == pytest.approx(1000 + 1e5 / 8760)
@@ -103,25 +103,44 @@ def test_in_service_sums_the_additions_within_each_lifetime():
 
 
 def test_power_cap_binds_and_is_priced():
-    sc = scenario(**{"objective": "max_value", "power.available_w": [5e5, 5e5]})
+    # a chip-year earns 8.76e6 tokens x $10,000/M = $87,600 against $17,520 of rent: worth renting to the cap
+    sc = scenario(
+        **{"objective": "max_value", "power.available_w": [5e5, 5e5], "inference.0.value_usd_per_million_tokens": 1e4}
+    )
     result = solve_plan(sc, inputs(sc))
     assert result.fleet.loc[("2026", CHIP), "chips_in_service"] == pytest.approx(500.0)
     power = result.binding[result.binding["constraint"] == Constraint.POWER]
-    assert len(power) == 2 and (power["shadow_price_usd_billion"] > 0).all()
+    assert len(power) == 2 and (power["shadow_price"] > 0).all()
+    # a GW-year of power is worth what 1e6 more chips earn net of rent: (87,600 - 17,520) x 1e6 in present value
+    assert power["shadow_price"].iloc[0] == pytest.approx((87_600 - 17_520) * 1e6, rel=1e-6)
+    assert set(power["unit"]) == {"USD per GW-year of NPV"}
     assert set(power["period"]) == {"2026", "2027"}
     assert list(result.periods["limited_by"]) == ["power", "power"]
 
 
-def test_unmeetable_demand_names_the_binding_limit():
+def test_unmeetable_demand_is_reported_with_the_binding_limit_not_refused():
     sc = scenario(**{"power.available_w": [5e5, 5e5]})
-    with pytest.raises(Infeasible, match="demand cannot be met in 2026, 2027: binding power"):
-        solve_plan(sc, inputs(sc))
+    result = solve_plan(sc, inputs(sc))
+    unmet = [w for w in result.warnings if w.startswith("unmet demand")]
+    assert len(unmet) == 2 and "unmet demand in 2026: 4.38e+09 tokens (binding: power" in unmet[0]
+    assert result.serving["shortfall_tokens"].sum() == pytest.approx(2 * 4.38e9, rel=1e-6)  # half of each year
+    assert result.fleet["chips_in_service"].max() == pytest.approx(500.0)  # all the power could run
 
 
-def test_unreachable_commitment_is_explained():
-    sc = scenario(**{"objective": "max_value", "money.commitment_usd": 1e12})
+def test_unreachable_hard_commitment_is_explained():
+    sc = scenario(**{"objective": "max_value", "money.commitment_usd": 1e12, "money.take_or_pay": False})
     with pytest.raises(Infeasible, match=r"commitment: \$1,000.0B cannot be spent"):
         solve_plan(sc, inputs(sc, supply=10.0))
+
+
+def test_an_unspent_take_or_pay_commitment_is_paid_and_said():
+    sc = scenario(**{"objective": "max_value", "money.commitment_usd": 1e9})
+    result = solve_plan(sc, inputs(sc, supply=10.0))
+    spent_on_chips = float(result.periods["rent_usd"].sum())
+    assert spent_on_chips == pytest.approx(20 * 8760 * 2.0)  # 10 chips a year, each rented for its one-year life
+    assert result.totals.unspent_commitment_usd == pytest.approx(1e9 - spent_on_chips, rel=1e-9)
+    assert result.totals.spend_usd == pytest.approx(1e9, rel=1e-9)  # what is committed is paid
+    assert result.periods["unspent_commitment_usd"].iloc[-1] == pytest.approx(1e9 - spent_on_chips, rel=1e-9)
 
 
 def test_to_dict_is_json_and_derived_from_the_tables():

@@ -19,12 +19,17 @@ def solved(**over) -> PlanResult:
 
 
 def test_headline_is_built_in_report_from_the_tables():
-    result = solved(**{"objective": "max_value", "power.available_w": [5e5, 5e5]})
+    over = {"objective": "max_value", "power.available_w": [5e5, 5e5], "inference.0.value_usd_per_million_tokens": 1e4}
+    result = solved(**over)
     lines = headline(result)
-    assert lines[0] == "Total spend $0.0B over 2 years (2026-2027); peak draw 0.00 GW."
-    assert lines[1] == "Chip-years bought: h100-sxm (rent): 0.00M."
-    assert lines[2] == "Tokens served: 8.76e+09 output tokens in all."
-    assert lines[3].startswith("Binding: power in 2026, 2027; highest shadow price ")
+    # 500 chips x $17,520 of rent a year, two years: $17.52M for 0.5 MW x 2 years drawn (PUE 1)
+    assert lines[0] == "Spend: $17.5M over 2 years (2026-2027), $17.52 per facility watt-year drawn."
+    assert lines[1].startswith("Net present value $70.1M at a 0% cost of capital: value $87.6M less cost $17.5M")
+    assert "Power: 0.50 MW on average, 0.50 MW at the peak (2026)." in lines
+    assert "Peak chips in service: h100-sxm (rent) 500 in 2026." in lines
+    assert any(line.startswith("Serving: 8.76e+09 output tokens of 1.75e+10 demanded (50%)") for line in lines)
+    assert "Unmet demand: 8.76e+09 tokens in 2026, 2027." in lines
+    assert any(line.startswith("Binding: power in 2026, 2027; worth up to $70.1B per GW-year of NPV") for line in lines)
     assert not hasattr(result, "headline")
     for path in FLEET.glob("*.py"):
         assert "headline" not in path.read_text(), f"{path.name}: prose about a plan belongs in report"
@@ -44,7 +49,7 @@ def test_html_and_terminal_render_a_tiny_plan(builtin, capsys):
     result = summarize(sc, inputs(sc), build_and_solve(sc, inputs(sc)))
     page = plan_html(result, builtin)
     assert "<h1>tiny (overrides: money.discount_rate=0.12)</h1>" in page
-    assert page.count('<svg class="chart"') == 5 and "Total spend" in page
+    assert page.count('<svg class="chart"') == 4 and "Spend: " in page  # no training: no training chart
     print_plan(result)
     out = capsys.readouterr().out
     assert out.startswith("tiny (overrides: money.discount_rate=0.12)") and "limited by" in out

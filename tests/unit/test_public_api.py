@@ -29,6 +29,8 @@ EXPECTED = {
     "TrainingResult",
     "ServingResult",
     "PlanResult",
+    "Comparison",
+    "compare_plans",
     "ValidationReport",
     "GoodputEstimate",
     "TrainingJob",

@@ -485,6 +485,13 @@ def plan(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a scenario field, e.g. --set money.discount_rate=0.1")
     ] = None,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="plan once per value and compare, e.g. --vary money.discount_rate=0.05,0.08,0.12 (repeat for a "
+            "grid); --report then writes the comparison page"
+        ),
+    ] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -497,6 +504,16 @@ def plan(
     from computeplan.report import safe_text
 
     require_path(scenario, "SCENARIO.yaml")
+    if vary:
+        from computeplan.cli.fleet import run_comparison
+        from computeplan.fleet.compare import vary_grid
+
+        fixed = parse_set_options(set_)
+        grid = vary_grid(vary)
+        names = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in grid]
+        plans = [(scenario, {**fixed, **combo}) for combo in grid]
+        run_comparison(plans, names=names, html_out=report, catalog=catalog, json_out=json_out)
+        return
     if report is not None:
         require_path(report, "--report")
     inputs = guard_output(report, what="report", catalog=catalog, files=[scenario], efficiency=True) if report else []
@@ -517,11 +534,11 @@ def plan(
     if json_out:
         from computeplan.report.plan_report import headline
 
-        print_json({**result.to_dict(), "headline": headline(result), "report": report})
+        print_json({**result.to_dict(), "headline": headline(result, cat), "report": report})
         return
     from computeplan.report.plan_report import print_plan
 
-    print_plan(result)
+    print_plan(result, cat)
     if report:
         typer.echo(f"wrote {safe_text(report, markup=False)}")
 
@@ -539,6 +556,9 @@ def _register_profiling() -> None:
 
     app.command()(profiling.profile)
     app.command()(profiling.measure)
+    from computeplan.cli import fleet
+
+    app.command()(fleet.compare)
 
 
 _register_profiling()

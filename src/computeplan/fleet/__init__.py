@@ -5,10 +5,15 @@ tables (:class:`PlanResult`) with the binding constraints and their shadow price
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
 
 from computeplan.catalog.loader import Catalog
 from computeplan.estimate.efficiency import EfficiencyTables
-from computeplan.fleet.lp import Constraint
+from computeplan.fleet.cost_plus import cost_plus
+from computeplan.fleet.inputs import FleetInputs
+from computeplan.fleet.lp import Constraint, Solution
 from computeplan.fleet.results import PlanResult, PlanTotals
 from computeplan.fleet.scenario import Scenario, load_scenario, override_scenario, scenario_warnings
 
@@ -20,13 +25,37 @@ def solve_scenario(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> PlanResult:
-    """Price every chip for every workload, build the LP, solve it with HiGHS and summarize the plan."""
+    """Price every chip for every workload, build the LP, solve it with HiGHS and summarize the plan (training
+    counted at the jobs it can run, :func:`settle_jobs`), with the cost-plus check of its rents."""
     from computeplan.fleet.inputs import build_inputs
     from computeplan.fleet.lp import build_and_solve
     from computeplan.fleet.results import summarize
 
     inputs = build_inputs(scenario, catalog, tables, progress=progress)
-    return summarize(scenario, inputs, build_and_solve(scenario, inputs))
+    solution = build_and_solve(scenario, inputs)
+    if solution.status == 0 and scenario.training:
+        inputs = settle_jobs(inputs, solution, scenario, catalog)
+    result = summarize(scenario, inputs, solution)
+    return replace(result, cost_plus=cost_plus(inputs, catalog, scenario.periods_per_year))
+
+
+def settle_jobs(inputs: FleetInputs, solution: Solution, scenario: Scenario, catalog: Catalog) -> FleetInputs:
+    """``inputs`` with the jobs the plan can actually run: where its training fleet (all options of a workload in
+    a period together) is smaller than the job the rate was priced at, the job is the fleet, at the (higher)
+    goodput of that size. The plan's chip-hours stand; only the FLOP they deliver is re-counted, so each reported
+    goodput is the one ``computeplan goodput`` gives for the reported job size."""
+    from computeplan.fleet.inputs import training_goodput
+
+    fleet = solution.value("train_h").sum(axis=1) * solution.units.chips  # [w, t] chips training, on average
+    chips = np.array(inputs.train_goodput_chips, dtype=float)
+    good = np.array(inputs.train_goodput, dtype=float)
+    for w, job in enumerate(scenario.training):
+        smaller = (fleet[w][None, :] >= 1.0) & (fleet[w][None, :] < chips[w])
+        if smaller.any():
+            size = np.broadcast_to(fleet[w][None, :], chips[w].shape)
+            chips[w] = np.where(smaller, size, chips[w])
+            good[w] = np.where(smaller, training_goodput(job, catalog, size), good[w])
+    return replace(inputs, train_goodput=good, train_goodput_chips=chips)
 
 
 __all__ = [

@@ -5,10 +5,12 @@ catalog; the LP itself (``fleet.lp``) is pure arithmetic on these arrays.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from computeplan.estimate.training import estimate_training
 from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
 from computeplan.hardware.cluster import cluster_from_catalog
 from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from computeplan.workload.jobs import MAX_CHIPS as MAX_TRAINING_CHIPS
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
 from computeplan.workload.transformer import TransformerSpec
 
@@ -34,7 +37,7 @@ class RateRow:
     workload: str  # workload label, e.g. "train llama3-405b"
     option: str  # option label, e.g. "trn2 (rent)"
     chip: str
-    flop_per_chip_hour: float | None = None  # training (goodput applied)
+    flop_per_chip_hour: float | None = None  # training, before failures (goodput not applied)
     tokens_per_chip_hour: float | None = None  # serving
     mfu: float | None = None
     goodput: float | None = None
@@ -60,18 +63,52 @@ class FleetInputs:
     rent_usd_per_chip_period: np.ndarray  # [k] (0 for bought)
     capex_usd_per_chip: np.ndarray  # [k] (0 for rented)
     energy_paid: np.ndarray  # [k] 1 for bought chips (cloud rent includes energy)
-    train_flop_per_chip_hour: np.ndarray  # [w_train, k] effective (goodput applied); 0 where not allowed
+    train_flop_per_chip_hour: np.ndarray  # [w_train, k] before failures (goodput not applied); 0 where not allowed
     tokens_per_chip_hour: np.ndarray  # [w_inf, k]; 0 where not allowed
     train_demand_flop: np.ndarray  # [w_train, t] the frontier run's size per period
-    train_value_per_flop: np.ndarray  # [w_train]
+    train_value_per_flop: np.ndarray  # [w_train] in the start year
     token_demand: np.ndarray  # [w_inf, t] output tokens per period
-    token_value: np.ndarray  # [w_inf] USD per token
+    token_value: np.ndarray  # [w_inf] USD per token in the start year
     power_available_w: np.ndarray  # [t]
     pue: float  # facility power / IT power: the scenario's power.pue, else the catalog's default
     notes: tuple[str, ...] = ()  # why an option cannot run a workload (each reason once)
     rates: tuple[RateRow, ...] = ()
+    # Economics; each left out (None) means "none": no installed base, contracts, value decline or floors
+    # (__post_init__ fills the arrays, so they are never None after construction).
+    train_goodput: np.ndarray = None  # type: ignore[assignment]  # [w_train, k, t] share of a chip-hour that is useful training
+    train_goodput_chips: np.ndarray = None  # type: ignore[assignment]  # [w_train, k, t] chips per job the goodput is for
+    installed_chips: np.ndarray = None  # type: ignore[assignment]  # [k, t] chips in service that the plan did not add
+    residual_value: np.ndarray = None  # type: ignore[assignment]  # [k] share of capex recovered at retirement (bought chips)
+    contract_of: np.ndarray = None  # type: ignore[assignment]  # [k] index into contract_names, -1 for none
+    contract_names: tuple[str, ...] = ()
+    contract_commitment_usd: np.ndarray = None  # type: ignore[assignment]  # [c]
+    contract_take_or_pay: np.ndarray = None  # type: ignore[assignment]  # [c] 1 where an unspent commitment is paid anyway
+    contract_capacity_w: np.ndarray = None  # type: ignore[assignment]  # [c, t] facility power (PUE included); inf where none
+    train_cap_flop: np.ndarray = None  # type: ignore[assignment]  # [w_train, t] training with value (runs_per_year x run); inf: all
+    train_value_decline: np.ndarray = None  # type: ignore[assignment]  # [w_train] yearly fall of the value per FLOP
+    token_value_decline: np.ndarray = None  # type: ignore[assignment]  # [w_inf]
+    service_floor: np.ndarray = None  # type: ignore[assignment]  # [w_inf] share of token demand that must be served
 
     def __post_init__(self) -> None:
+        k_n, t_n = np.shape(self.add_allowed)
+        w_train, w_inf = len(self.train_value_per_flop), len(self.token_value)
+        defaults = {
+            "train_goodput": np.ones((w_train, k_n, t_n)),
+            "train_goodput_chips": np.ones((w_train, k_n, t_n)),
+            "installed_chips": np.zeros((k_n, t_n)),
+            "residual_value": np.zeros(k_n),
+            "contract_of": np.full(k_n, -1),
+            "contract_commitment_usd": np.zeros(0),
+            "contract_take_or_pay": np.zeros(0),
+            "contract_capacity_w": np.zeros((0, t_n)),
+            "train_cap_flop": np.full((w_train, t_n), np.inf),
+            "train_value_decline": np.zeros(w_train),
+            "token_value_decline": np.zeros(w_inf),
+            "service_floor": np.zeros(w_inf),
+        }
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         for name, value in list(vars(self).items()):
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -102,11 +139,10 @@ def workload_labels(scenario: Scenario) -> tuple[list[str], list[str]]:
 
 @dataclass(frozen=True)
 class TrainingRate:
-    """What one chip-hour of a chip delivers to a training workload: model FLOP (goodput applied)."""
+    """What one chip-hour of a chip delivers to a training workload: model FLOP before failures."""
 
     flop_per_chip_hour: float
     mfu: float
-    goodput: float
     calibration: str = "uncalibrated"
 
 
@@ -120,26 +156,34 @@ class ServingRate:
 def training_rate(
     job: TrainingWorkload, chip: str, cluster_chips: int, catalog: Catalog, tables: EfficiencyTables
 ) -> TrainingRate:
-    """Effective training FLOP per chip-hour of ``chip`` at the best layout, with failures and checkpoints."""
+    """Training FLOP per chip-hour of ``chip`` at the best layout on ``cluster_chips`` chips, before failures
+    (goodput depends on the size of the training fleet: :func:`training_goodput`)."""
     spec = TransformerSpec.from_entry(catalog.model(job.model))
     cluster = cluster_from_catalog(catalog, chip, cluster_chips)
     global_batch = sequences_for_tokens(job.global_batch_tokens, job.seq_len)
     train_job = TrainingJob(seq_len=job.seq_len, global_batch=global_batch)
     efficiency = tables.for_training(cluster.family)
     best = estimate_training(spec, cluster, efficiency, train_job).best
-    # failures and checkpoints of a frontier run of the workload's length on this cluster
-    reliability = reliability_from_catalog(catalog)
-    good = 1.0
-    if reliability is not None:
-        run_s = job.run_days * SECONDS_PER_DAY
-        good = estimate_job_goodput(reliability, float(spec.param_count()), cluster_chips, run_s=run_s).goodput
     per_chip_s = best.model_flops_per_step / best.step_time_s / best.num_chips
     return TrainingRate(
-        flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR * good,
-        mfu=best.mfu,
-        goodput=good,
-        calibration=efficiency.calibration,
+        flop_per_chip_hour=per_chip_s * SECONDS_PER_HOUR, mfu=best.mfu, calibration=efficiency.calibration
     )
+
+
+def training_goodput(job: TrainingWorkload, catalog: Catalog, chips: np.ndarray) -> np.ndarray:
+    """Goodput of a run of ``job.run_days`` on each of ``chips`` chips (failures, checkpoints, restarts): the figure
+    ``computeplan goodput --chips N --model M --days D`` prints. 1 where the catalog has no failure data."""
+    reliability = reliability_from_catalog(catalog)
+    out = np.ones(np.shape(chips))
+    if reliability is None:
+        return out
+    params = float(TransformerSpec.from_entry(catalog.model(job.model)).param_count())
+    run_s = job.run_days * SECONDS_PER_DAY
+    sizes = np.clip(np.rint(np.asarray(chips, float)), 1, MAX_TRAINING_CHIPS).astype(int)
+    found = {int(n): estimate_job_goodput(reliability, params, int(n), run_s=run_s).goodput for n in np.unique(sizes)}
+    for n, good in found.items():
+        out[sizes == n] = good
+    return out
 
 
 def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: EfficiencyTables) -> ServingRate | str:
@@ -158,6 +202,38 @@ def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: 
         return found.reason or "no layout"
     tokens = found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR
     return ServingRate(tokens, found.estimate.layout, calibration=efficiency.calibration)
+
+
+def price_training(
+    scenario: Scenario,
+    catalog: Catalog,
+    tables: EfficiencyTables,
+    progress: Callable[[str], None] | None = None,
+) -> dict[tuple[int, str, int], TrainingRate | str]:
+    """Each distinct (workload, chip, cluster size) priced once: its rate, or why it cannot train. The layout
+    searches run on a thread pool (their numpy kernels release the GIL: 1.4x on two cores for three chips)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys: dict[tuple[int, str, int], None] = {}
+    for w, job in enumerate(scenario.training):
+        for option in scenario.chips:
+            if job.chips is None or option.chip in job.chips:
+                keys[(w, option.chip, option.training_cluster_chips)] = None
+
+    def price(key: tuple[int, str, int]) -> TrainingRate | str:
+        w, chip, cluster = key
+        job = scenario.training[w]
+        try:
+            return training_rate(job, chip, cluster, catalog, tables)
+        except ComputeplanError as exc:
+            return f"{chip} cannot train {job.model} on {cluster} chips: {exc}"
+
+    for w, chip, _ in keys:
+        if progress:
+            progress(f"training {scenario.training[w].model} on {chip}")
+    workers = max(1, min(len(keys), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(keys, pool.map(price, keys), strict=True))
 
 
 def check_ids(scenario: Scenario, catalog: Catalog) -> None:
@@ -200,12 +276,14 @@ def build_inputs(
     for k, option in enumerate(scenario.chips):
         chip = catalog.chip(option.chip)
         system = catalog.system(chip.system)
-        labels.append(f"{option.chip} ({option.mode})")
+        labels.append(option.label or f"{option.chip} ({option.mode})")
         chip_ids.append(option.chip)
         announced.append(chip.status.value == "announced")
         window = (years_of >= option.first_year) & (years_of <= option.last_year)
         add_allowed[k] = window
-        supply[k] = np.where(window, option.supply_per_year / ppy, 0.0)
+        start = option.first_year + (option.first_volume_quarter - 1) / 4
+        ramp = ramp_share(start, option.ramp_years, years_of + (np.arange(n_t) % ppy) / ppy, 1.0 / ppy)
+        supply[k] = np.where(window, option.supply_per_year / ppy * ramp, 0.0)
         life[k] = lifetime_periods(option.lifetime_years, ppy)
         watts[k] = chip.power_w.value + system.host_power_w_per_chip.value
         if option.mode == "rent":
@@ -223,24 +301,14 @@ def build_inputs(
     labels = unique_labels(labels)
     train_labels, serve_labels = workload_labels(scenario)
     train_rate = np.zeros((len(scenario.training), k_n))
-    train_cache: dict[tuple[int, str, int], TrainingRate | str] = {}
+    train_cache = price_training(scenario, catalog, tables, progress)
     serve_cache: dict[tuple[int, str], ServingRate | str] = {}
     rates: list[RateRow] = []
     for w, job in enumerate(scenario.training):
         for k, option in enumerate(scenario.chips):
             if job.chips is not None and option.chip not in job.chips:
                 continue
-            key = (w, option.chip, option.training_cluster_chips)
-            if key not in train_cache:
-                if progress:
-                    progress(f"training {job.model} on {option.chip}")
-                try:
-                    train_cache[key] = training_rate(job, option.chip, option.training_cluster_chips, catalog, tables)
-                except ComputeplanError as exc:
-                    train_cache[key] = (
-                        f"{option.chip} cannot train {job.model} on {option.training_cluster_chips} chips: {exc}"
-                    )
-            rate = train_cache[key]
+            rate = train_cache[(w, option.chip, option.training_cluster_chips)]
             if isinstance(rate, str):
                 notes.append(rate)
                 continue
@@ -252,7 +320,6 @@ def build_inputs(
                     chip=option.chip,
                     flop_per_chip_hour=rate.flop_per_chip_hour,
                     mfu=rate.mfu,
-                    goodput=rate.goodput,
                     calibration=rate.calibration,
                 )
             )
@@ -293,7 +360,7 @@ def build_inputs(
         ]
     ).reshape(len(scenario.inference), n_t)
     power = np.array([scenario.power.available_w[t // ppy] for t in range(n_t)])
-    return FleetInputs(
+    inputs = FleetInputs(
         labels=tuple(labels),
         chip_ids=tuple(chip_ids),
         announced=tuple(announced),
@@ -317,4 +384,105 @@ def build_inputs(
         pue=scenario.power.pue if scenario.power.pue is not None else default_pue(catalog),
         notes=tuple(dict.fromkeys(notes)),
         rates=tuple(rates),
+        **scenario_terms(scenario, train_demand),
     )
+    return with_goodput(inputs, scenario, catalog)
+
+
+JOB_SIZES_PER_OCTAVE = 8  # resolution of the job-size grid the goodput curve is taken on
+
+
+def training_jobs(
+    job: TrainingWorkload, catalog: Catalog, flop_per_chip_hour: np.ndarray, run_flop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chips per training job and its goodput, [k, t], for each option's rate (FLOP per chip-hour before failures)
+    and each period's frontier run.
+
+    A run of F FLOP on n chips takes F / (n r g(n)) with g the goodput of an n-chip job of ``job.run_days``
+    (:func:`training_goodput`, failures, checkpoints and restarts). The job is the smallest n that finishes the
+    frontier run in run_days, n g(n) >= F / (r T); where no n does (g falls faster than n grows), the n that gives
+    the most useful chips, argmax n g(n): the largest run the period allows. Either way the job size follows from
+    the run and the chip, not from the fleet, so the plan stays a linear program and the goodput it applies is the
+    one ``computeplan goodput --chips n`` prints."""
+    sizes = 2.0 ** np.arange(0.0, np.log2(MAX_TRAINING_CHIPS) + 1e-9, 1.0 / JOB_SIZES_PER_OCTAVE)
+    good = training_goodput(job, catalog, sizes)
+    useful = sizes * good
+    best = int(np.argmax(useful))
+    rate_s = np.asarray(flop_per_chip_hour, float)[:, None] / SECONDS_PER_HOUR
+    run_s = job.run_days * SECONDS_PER_DAY
+    needed = np.divide(
+        np.asarray(run_flop, float)[None, :],
+        rate_s * run_s,
+        out=np.full((rate_s.shape[0], len(run_flop)), np.inf),
+        where=rate_s > 0,
+    )  # useful chips the frontier run needs
+    rising = np.maximum.accumulate(useful[: best + 1])  # n g(n) up to its peak, made non-decreasing
+    index = np.minimum(np.searchsorted(rising, needed), best)
+    chips = sizes[index]
+    goodput = good[index]
+    return chips, goodput
+
+
+def with_goodput(inputs: FleetInputs, scenario: Scenario, catalog: Catalog) -> FleetInputs:
+    """``inputs`` with each training workload's job size and goodput per option and period (:func:`training_jobs`)."""
+    shape = (len(scenario.training), *inputs.add_allowed.shape)
+    good, chips = np.ones(shape), np.ones(shape)
+    for w, job in enumerate(scenario.training):
+        chips[w], good[w] = training_jobs(job, catalog, inputs.train_flop_per_chip_hour[w], inputs.train_demand_flop[w])
+    return replace(inputs, train_goodput=good, train_goodput_chips=chips)
+
+
+def scenario_terms(scenario: Scenario, train_demand_flop: np.ndarray) -> dict[str, Any]:
+    """The economic terms of ``scenario`` as :class:`FleetInputs` fields: installed base, resale, contracts, the
+    training with value (runs_per_year x the period's frontier run), value declines and service floors."""
+    ppy = scenario.periods_per_year
+    n_t = scenario.years * ppy
+    years_of = np.array([scenario.start_year + t // ppy for t in range(n_t)])
+    names = [c.name for c in scenario.contracts]
+    installed = np.zeros((len(scenario.chips), n_t))
+    for k, option in enumerate(scenario.chips):
+        if option.installed is not None:
+            installed[k] = np.where(years_of <= option.installed.until_year, option.installed.chips, 0.0)
+    capacity = np.array(
+        [
+            [c.capacity_w[t // ppy] if c.capacity_w is not None else np.inf for t in range(n_t)]
+            for c in scenario.contracts
+        ]
+    ).reshape(len(names), n_t)
+    cap_flop = np.array(
+        [
+            [np.inf if job.runs_per_year is None else job.runs_per_year / ppy * v for v in train_demand_flop[w]]
+            for w, job in enumerate(scenario.training)
+        ]
+    ).reshape(len(scenario.training), n_t)
+    return {
+        "installed_chips": installed,
+        "residual_value": np.array([o.residual_value for o in scenario.chips]),
+        "contract_of": np.array([names.index(o.contract) if o.contract is not None else -1 for o in scenario.chips]),
+        "contract_names": tuple(names),
+        "contract_commitment_usd": np.array([c.commitment_usd for c in scenario.contracts]),
+        "contract_take_or_pay": np.array([float(c.take_or_pay) for c in scenario.contracts]),
+        "contract_capacity_w": capacity,
+        "train_cap_flop": cap_flop,
+        "train_value_decline": np.array([j.value_decline_per_year for j in scenario.training]),
+        "token_value_decline": np.array([s.value_decline_per_year for s in scenario.inference]),
+        "service_floor": np.array([s.service_floor for s in scenario.inference]),
+    }
+
+
+def ramp_share(start_year: float, ramp_years: float, period_start: np.ndarray, period_years: float) -> np.ndarray:
+    """Share of full supply available over each period [period_start, period_start + period_years): volume starts
+    at ``start_year`` (fractional) and rises linearly to full over ``ramp_years`` (0: a step).
+
+    The share is the mean of the ramp over the period: (G(b) - G(a)) / (b - a) with G the ramp's integral."""
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        after = np.maximum(x - start_year, 0.0)
+        if ramp_years <= 0:
+            return after
+        rising = np.minimum(after, ramp_years)
+        return rising**2 / (2 * ramp_years) + np.maximum(after - ramp_years, 0.0)
+
+    a = np.asarray(period_start, float)
+    share: np.ndarray = (integral(a + period_years) - integral(a)) / period_years
+    return share

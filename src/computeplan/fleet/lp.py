@@ -51,7 +51,14 @@ class Constraint(StrEnum):
     BUDGET_YEAR = "budget-year"
     BUDGET_TOTAL = "budget-total"
     COMMITMENT = "commitment"
+    CONTRACT_CAPACITY = "contract-capacity"
+    CONTRACT_COMMITMENT = "contract-commitment"
+    TRAINING_CAP = "training-cap"
+    SERVICE_FLOOR = "service-floor"
 
+
+# Rows that define a quantity (spend, FLOP and tokens delivered) rather than limit one.
+IDENTITIES = frozenset({Constraint.SPEND, Constraint.TRAINING_DELIVERED, Constraint.TOKENS_DELIVERED})
 
 GROUP_WORDS = {
     Constraint.SUPPLY: "the chip supply caps (chips.*.supply_per_year)",
@@ -65,6 +72,10 @@ GROUP_WORDS = {
     Constraint.BUDGET_YEAR: "the yearly budgets (money.budget_per_year_usd)",
     Constraint.BUDGET_TOTAL: "the total budget (money.budget_total_usd)",
     Constraint.COMMITMENT: "the commitment (money.commitment_usd)",
+    Constraint.CONTRACT_CAPACITY: "the contracts' power (contracts.*.capacity_w)",
+    Constraint.CONTRACT_COMMITMENT: "the contracts' commitments (contracts.*.commitment_usd)",
+    Constraint.TRAINING_CAP: "the training with value (training.*.runs_per_year)",
+    Constraint.SERVICE_FLOOR: "the service floors (inference.*.service_floor)",
 }
 
 VARIABLE_WORDS = {
@@ -78,6 +89,7 @@ VARIABLE_WORDS = {
     "short_tokens": "unmet token demand",
     "spend": "spend",
     "commit_gap": "the unspent commitment",
+    "contract_gap": "the unspent contract commitments",
 }
 
 
@@ -222,19 +234,21 @@ def _grid(*sizes: int) -> np.ndarray:
 def define_chip_additions(lp: LinearProgram, inp: FleetInputs, units: Units) -> np.ndarray:
     """add[k,t] in units.chips, at most the supply of the period."""
     add = lp.add_variables("add", inp.add_allowed.shape, upper=np.where(inp.add_allowed > 0, np.inf, 0.0))
-    k, t = np.nonzero(inp.add_allowed)
-    rows = np.arange(k.size)
-    lp.le(
-        Constraint.SUPPLY,
-        np.column_stack([k, t]),
-        Entries().add(rows, add[k, t], 1.0),
-        inp.supply_per_period[k, t] / units.chips,
-    )
+    limit_each(lp, Constraint.SUPPLY, add, inp.add_allowed > 0, inp.supply_per_period / units.chips)
     return add
 
 
+def limit_each(
+    lp: LinearProgram, group: Constraint, variable: np.ndarray, where: np.ndarray, limit: np.ndarray
+) -> None:
+    """One row ``variable[i, j] <= limit[i, j]`` for each (i, j) where ``where`` holds, labelled (i, j) (a row rather
+    than a bound, so that the limit has a dual: its shadow price)."""
+    i, j = np.nonzero(where)
+    lp.le(group, np.column_stack([i, j]), Entries().add(np.arange(i.size), variable[i, j], 1.0), limit[i, j])
+
+
 def define_usage(
-    lp: LinearProgram, inp: FleetInputs, scenario: Scenario, add: np.ndarray
+    lp: LinearProgram, inp: FleetInputs, scenario: Scenario, add: np.ndarray, units: Units
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chip-hours given to workloads within what the fleet in service offers: rows (k, t), in chip-periods."""
     k_n, t_n = inp.add_allowed.shape
@@ -253,7 +267,8 @@ def define_usage(
     k, t, cols = in_service(inp, add)
     entries = Entries().add(row[None], train_h, 1.0).add(row[None], serve_h, 1.0)
     entries.add(row[k, t], cols, -scenario.availability * 1.0)
-    lp.le(Constraint.CHIP_HOURS, _grid(k_n, t_n), entries, np.zeros(k_n * t_n))
+    base = scenario.availability * inp.installed_chips / units.chips
+    lp.le(Constraint.CHIP_HOURS, _grid(k_n, t_n), entries, base.ravel())
     return train_h, serve_h
 
 
@@ -272,38 +287,63 @@ def define_power_limit(
     t_row, tau = np.meshgrid(np.arange(t_n), np.arange(t_n), indexing="ij")
     ready = tau <= t_row - lead  # built in tau, in service by t
     entries = Entries().add(t, cols, per_chip[k]).add(t_row[ready], build[tau[ready]], -1.0)
-    lp.le(Constraint.POWER, _grid(t_n), entries, inp.power_available_w / units.watts)
+    base_w = (inp.installed_chips * (inp.watts_per_chip * inp.pue)[:, None]).sum(axis=0)
+    lp.le(Constraint.POWER, _grid(t_n), entries, (inp.power_available_w - base_w) / units.watts)
+    define_contract_capacity(lp, inp, add, units)
     return build
+
+
+def define_contract_capacity(lp: LinearProgram, inp: FleetInputs, add: np.ndarray, units: Units) -> None:
+    """Power drawn by a contract's options within the capacity the contract makes available: rows (c, t)."""
+    capped = np.nonzero(np.isfinite(inp.contract_capacity_w).any(axis=1))[0]
+    if not capped.size:
+        return
+    t_n = inp.add_allowed.shape[1]
+    per_chip_w = inp.watts_per_chip * inp.pue
+    row = {int(c): i for i, c in enumerate(capped)}
+    k, t, cols = in_service(inp, add)
+    owner = inp.contract_of[k]
+    keep = np.isin(owner, capped)
+    rows = np.array([row[int(c)] for c in owner[keep]], dtype=int) * t_n + t[keep]
+    entries = Entries().add(rows, cols[keep], (per_chip_w * units.chips / units.watts)[k[keep]])
+    rhs = np.zeros((capped.size, t_n))
+    for i, c in enumerate(capped):
+        mine = inp.contract_of == c
+        base_w = (inp.installed_chips[mine] * per_chip_w[mine, None]).sum(axis=0)
+        rhs[i] = np.minimum(inp.contract_capacity_w[c] - base_w, 1e15) / units.watts
+    labels = np.column_stack([np.repeat(capped, t_n), np.tile(np.arange(t_n), capped.size)])
+    lp.le(Constraint.CONTRACT_CAPACITY, labels, entries, rhs.ravel())
 
 
 def define_delivery(
     lp: LinearProgram, inp: FleetInputs, scenario: Scenario, train_h: np.ndarray, serve_h: np.ndarray, units: Units
 ) -> tuple[np.ndarray, np.ndarray]:
-    """FLOP and tokens delivered by the chip-hours; demand met (min_cost) or capped (tokens, max_value)."""
+    """FLOP (goodput applied) and tokens delivered by the chip-hours. min_cost: demand met (or short). max_value:
+    tokens at most the demand and at least its service floor (or short); training at most the runs with value."""
     w_train, _, t_n = train_h.shape
     w_serve = len(inp.token_value)
     train = lp.add_variables("train", (w_train, t_n))
     tokens = lp.add_variables("tokens", (w_serve, t_n))
     short_train = lp.add_variables("short_train", (w_train, t_n))
     short_tokens = lp.add_variables("short_tokens", (w_serve, t_n))
-    for name, hours, delivered, short, rate, demand, unit, made, wanted in (
+    train_coef = inp.train_flop_per_chip_hour[:, :, None] * inp.train_goodput  # [w, k, t]
+    token_coef = np.broadcast_to(inp.tokens_per_chip_hour[:, :, None], serve_h.shape)
+    for hours, delivered, short, rate, demand, unit, made, wanted in (
         (
-            "train",
             train_h,
             train,
             short_train,
-            inp.train_flop_per_chip_hour,
+            train_coef,
             inp.train_demand_flop,
             units.flop,
             Constraint.TRAINING_DELIVERED,
             Constraint.TRAINING_DEMAND,
         ),
         (
-            "tokens",
             serve_h,
             tokens,
             short_tokens,
-            inp.tokens_per_chip_hour,
+            token_coef,
             inp.token_demand,
             units.tokens,
             Constraint.TOKENS_DELIVERED,
@@ -312,49 +352,143 @@ def define_delivery(
     ):
         w_n = delivered.shape[0]
         row = np.arange(w_n * t_n).reshape(w_n, t_n)
-        coef = rate.astype(float) * inp.hours_per_period * units.chips / unit  # [w, k]
-        entries = Entries().add(row[:, None, :], hours, coef[:, :, None]).add(row, delivered, -1.0)
+        coef = rate.astype(float) * inp.hours_per_period * units.chips / unit  # [w, k, t]
+        entries = Entries().add(row[:, None, :], hours, coef).add(row, delivered, -1.0)
         lp.eq(made, _grid(w_n, t_n), entries, np.zeros(w_n * t_n))
         if scenario.objective == "min_cost":
             met = Entries().add(row, delivered, 1.0).add(row, short, 1.0)
             lp.ge(wanted, _grid(w_n, t_n), met, (demand / unit).ravel())
-        elif name == "tokens":
-            lp.le(wanted, _grid(w_n, t_n), Entries().add(row, delivered, 1.0), (demand / unit).ravel())
+    if scenario.objective == "max_value":
+        w_n = tokens.shape[0]
+        row = np.arange(w_n * t_n).reshape(w_n, t_n)
+        lp.le(
+            Constraint.INFERENCE_DEMAND,
+            _grid(w_n, t_n),
+            Entries().add(row, tokens, 1.0),
+            (inp.token_demand / units.tokens).ravel(),
+        )
+        floor = inp.service_floor[:, None] * inp.token_demand / units.tokens
+        if (floor > 0).any():
+            met = Entries().add(row, tokens, 1.0).add(row, short_tokens, 1.0)
+            lp.ge(Constraint.SERVICE_FLOOR, _grid(w_n, t_n), met, floor.ravel())
+        capped = np.isfinite(inp.train_cap_flop)
+        if capped.any():
+            limit_each(lp, Constraint.TRAINING_CAP, train, capped, inp.train_cap_flop / units.flop)
+    lp.add_cost(short_train, PENALTY)
+    lp.add_cost(short_tokens, PENALTY)
     return train, tokens
+
+
+def running_usd_per_chip_period(inp: FleetInputs, scenario: Scenario) -> np.ndarray:
+    """[k] what a chip in service costs each period: rent, or the energy of a bought chip."""
+    energy = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, inp.pue)
+    running: np.ndarray = inp.rent_usd_per_chip_period + inp.energy_paid * energy * inp.watts_per_chip
+    return running
 
 
 def define_spend(
     lp: LinearProgram, inp: FleetInputs, scenario: Scenario, add: np.ndarray, build: np.ndarray, units: Units
-) -> np.ndarray:
-    """spend[t] (units.usd) = capex of chips added + rent and energy of the fleet + facility capex; budgets and the
-    commitment on it."""
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """spend[t] (units.usd) = capex of chips added + rent and energy of the fleet (installed base included) +
+    facility capex; then the commitments (floors, take-or-pay by default) and the budgets (ceilings) on it."""
     t_n = inp.add_allowed.shape[1]
     spend = lp.add_variables("spend", (t_n,))  # in units.usd
-    energy = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, inp.pue)
-    per_chip = inp.rent_usd_per_chip_period + inp.energy_paid * energy * inp.watts_per_chip
+    running = running_usd_per_chip_period(inp, scenario)
     k, t, cols = in_service(inp, add)
     t_all = np.arange(t_n)
     entries = Entries().add(t_all[None, :], add, (inp.capex_usd_per_chip * units.chips / units.usd)[:, None])
-    entries.add(t, cols, 1.0 * per_chip[k] * units.chips / units.usd)
+    entries.add(t, cols, 1.0 * running[k] * units.chips / units.usd)
     entries.add(t_all, build, scenario.power.capex_usd_per_w * units.watts / units.usd)
     entries.add(t_all, spend, -1.0)
-    lp.eq(Constraint.SPEND, _grid(t_n), entries, np.zeros(t_n))
+    base_usd = (inp.installed_chips * running[:, None]).sum(axis=0)
+    lp.eq(Constraint.SPEND, _grid(t_n), entries, -base_usd / units.usd)
+    paid = define_commitments(lp, inp, scenario, add, spend, units)  # unspent commitments paid in the last period
     money = scenario.money
     ppy = scenario.periods_per_year
+    last = np.zeros(t_n)
+    last[-1] = 1.0
     if money.budget_per_year_usd is not None:
         yearly = np.array([money.budget_per_year_usd[t // ppy] / ppy / units.usd for t in range(t_n)])
-        lp.le(Constraint.BUDGET_YEAR, _grid(t_n), Entries().add(t_all, spend, 1.0), yearly)
-    one_row = np.zeros((1, 0), dtype=int)
+        entries = Entries().add(t_all, spend, 1.0)
+        for gap in paid:
+            entries.add(np.full(gap.size, t_n - 1), gap.ravel(), 1.0)
+        lp.le(Constraint.BUDGET_YEAR, _grid(t_n), entries, yearly)
     if money.budget_total_usd is not None:
-        total = np.array([money.budget_total_usd / units.usd])
-        lp.le(Constraint.BUDGET_TOTAL, one_row, Entries().add(np.zeros(t_n, dtype=int), spend, 1.0), total)
+        entries = Entries().add(np.zeros(t_n, dtype=int), spend, 1.0)
+        for gap in paid:
+            entries.add(np.zeros(gap.size, dtype=int), gap.ravel(), 1.0)
+        lp.le(
+            Constraint.BUDGET_TOTAL,
+            np.zeros((1, 0), dtype=int),
+            entries,
+            np.array([money.budget_total_usd / units.usd]),
+        )
+    return spend, paid
+
+
+def define_commitments(
+    lp: LinearProgram, inp: FleetInputs, scenario: Scenario, add: np.ndarray, spend: np.ndarray, units: Units
+) -> list[np.ndarray]:
+    """Commitments as floors on spend, each with a gap variable: a take-or-pay gap is paid (returned, so that
+    budgets and the objective count it); any other gap is elastic at a prohibitive price (reported unmet).
+
+    money.commitment_usd covers all spend; contracts.*.commitment_usd the spend on the contract's options."""
+    t_n = spend.shape[0]
+    paid: list[np.ndarray] = []
+    one_row = np.zeros((1, 0), dtype=int)
+    money = scenario.money
     if money.commitment_usd > 0:
-        # Elastic: a gap is allowed at a prohibitive price, so an unreachable commitment is reported, not "infeasible".
         gap = lp.add_variables("commit_gap", ())
         entries = Entries().add(np.zeros(t_n, dtype=int), spend, 1.0).add(np.zeros(1, dtype=int), gap[None], 1.0)
         lp.ge(Constraint.COMMITMENT, one_row, entries, np.array([money.commitment_usd / units.usd]))
-        lp.add_cost(np.array([int(gap)]), PENALTY)
-    return spend
+        if money.take_or_pay:
+            paid.append(gap[None])
+        else:
+            lp.add_cost(gap[None], PENALTY)
+    committed = np.nonzero(inp.contract_commitment_usd > 0)[0]
+    if committed.size:
+        running = running_usd_per_chip_period(inp, scenario)
+        gaps = lp.add_variables("contract_gap", (committed.size,))
+        row = np.full(len(inp.contract_of), -1)
+        for i, c in enumerate(committed):
+            row[inp.contract_of == c] = i
+        mine = row >= 0
+        entries = Entries().add(
+            row[mine][:, None], add[mine], (inp.capex_usd_per_chip * units.chips / units.usd)[mine, None]
+        )
+        k, _, cols = in_service(inp, add)
+        keep = row[k] >= 0
+        entries.add(row[k[keep]], cols[keep], running[k[keep]] * units.chips / units.usd)
+        entries.add(np.arange(committed.size), gaps, 1.0)
+        base_usd = np.array(
+            [(inp.installed_chips[row == i] * running[row == i, None]).sum() for i in range(committed.size)]
+        )
+        lp.ge(
+            Constraint.CONTRACT_COMMITMENT,
+            committed[:, None],
+            entries,
+            (inp.contract_commitment_usd[committed] - base_usd) / units.usd,
+        )
+        take = inp.contract_take_or_pay[committed] > 0
+        if take.any():
+            paid.append(gaps[take])
+        lp.add_cost(gaps[~take], PENALTY)
+    return paid
+
+
+def salvage_share(inp: FleetInputs, periods_per_year: int, discount_rate: float) -> np.ndarray:
+    """[k, t] present value, as a share of capex, of what a chip bought in period t is worth back: its straight-line
+    book value at the end of the plan (a residual_value floor included) if still in service then, else its resale
+    (residual_value) when it retires."""
+    t_n = inp.add_allowed.shape[1]
+    life = np.floor(inp.lifetime_periods + 0.5)[:, None]
+    t = np.arange(t_n)[None, :]
+    retire = t + life  # period index at which it leaves service
+    rho = inp.residual_value[:, None]
+    book = rho + (1.0 - rho) * np.clip((retire - t_n) / life, 0.0, 1.0)
+    when = np.minimum(retire, t_n) / periods_per_year
+    share: np.ndarray = np.where(retire > t_n, book, rho) * (1.0 + discount_rate) ** (-when)
+    return share
 
 
 def define_objective(
@@ -365,19 +499,35 @@ def define_objective(
     tokens: np.ndarray,
     spend: np.ndarray,
     units: Units,
+    paid: list[np.ndarray] | None = None,
 ) -> None:
-    """Objective in units.usd: value delivered (max_value, negated for the minimiser) or discounted cost."""
-    discount = (1.0 + scenario.money.discount_rate) ** (-inp.period_years)
+    """Objective in units.usd, minimised: discounted cost (spend, unspent take-or-pay commitments, less what owned
+    chips and facilities are worth back at the end), minus discounted value under max_value: the negated net present
+    value. The discount rate is the cost of capital."""
+    rate = scenario.money.discount_rate
+    discount = (1.0 + rate) ** (-inp.period_years)
+    t_n = len(discount)
+    ppy = scenario.periods_per_year
+    lp.add_cost(spend, discount)
+    for gap in paid or []:
+        lp.add_cost(gap, float(discount[-1]))
+    bought = inp.capex_usd_per_chip > 0
+    if bought.any():
+        credit = salvage_share(inp, ppy, rate) * (inp.capex_usd_per_chip * units.chips / units.usd)[:, None]
+        lp.add_cost(lp.variables["add"], -credit)
+    capex_w = scenario.power.capex_usd_per_w
+    if capex_w > 0:
+        life = scenario.power.facility_life_years * ppy
+        ready = np.arange(t_n) + scenario.power.build_lead_years * ppy
+        book = np.clip((ready + life - t_n) / life, 0.0, 1.0)
+        lp.add_cost(lp.variables["build"], -book * capex_w * units.watts / units.usd * (1.0 + rate) ** (-t_n / ppy))
     if scenario.objective == "max_value":
         for w in range(train.shape[0]):
-            lp.add_cost(train[w], -inp.train_value_per_flop[w] * units.flop / units.usd * discount)
+            value = inp.train_value_per_flop[w] * (1.0 - inp.train_value_decline[w]) ** inp.period_years
+            lp.add_cost(train[w], -value * units.flop / units.usd * discount)
         for w in range(tokens.shape[0]):
-            lp.add_cost(tokens[w], -inp.token_value[w] * units.tokens / units.usd * discount)
-        lp.add_cost(spend, 1e-6 * discount)  # tie-break: of equal value, spend less
-    else:
-        lp.add_cost(spend, discount)
-        lp.add_cost(lp.variables["short_train"], PENALTY)
-        lp.add_cost(lp.variables["short_tokens"], PENALTY)
+            value = inp.token_value[w] * (1.0 - inp.token_value_decline[w]) ** inp.period_years
+            lp.add_cost(tokens[w], -value * units.tokens / units.usd * discount)
 
 
 @dataclass(frozen=True)
@@ -411,8 +561,11 @@ def check_plannable(scenario: Scenario, inp: FleetInputs) -> None:
         raise ScenarioError("nothing to plan: every workload's demand is 0 in every period")
     if scenario.objective == "max_value" and (inp.train_value_per_flop <= 0).all() and (inp.token_value <= 0).all():
         raise ScenarioError("nothing to maximise: every workload's value is 0 (give a value, or use min_cost)")
-    if not ((inp.add_allowed > 0) & (inp.supply_per_period > 0)).any():
-        raise Infeasible("no chip option can be added in any period: each has no supply or no year in its window")
+    if not ((inp.add_allowed > 0) & (inp.supply_per_period > 0)).any() and not (inp.installed_chips > 0).any():
+        raise Infeasible(
+            "no chip option can be added in any period and none is installed: each has no supply or no year in "
+            "its window"
+        )
     runs = np.concatenate([inp.train_flop_per_chip_hour, inp.tokens_per_chip_hour]) > 0  # [workload, k]
     if not runs.any():
         why = "; ".join(inp.notes) or "no option is allowed for any workload"
@@ -431,11 +584,11 @@ def build(scenario: Scenario, inp: FleetInputs) -> tuple[LinearProgram, Units]:
     units = choose_units(inp, scenario)
     lp = LinearProgram()
     add = define_chip_additions(lp, inp, units)
-    train_h, serve_h = define_usage(lp, inp, scenario, add)
+    train_h, serve_h = define_usage(lp, inp, scenario, add, units)
     build_w = define_power_limit(lp, inp, scenario, add, units)
     train, tokens = define_delivery(lp, inp, scenario, train_h, serve_h, units)
-    spend = define_spend(lp, inp, scenario, add, build_w, units)
-    define_objective(lp, inp, scenario, train, tokens, spend, units)
+    spend, paid = define_spend(lp, inp, scenario, add, build_w, units)
+    define_objective(lp, inp, scenario, train, tokens, spend, units, paid)
     return lp, units
 
 
@@ -532,6 +685,8 @@ def _infeasible_groups(lp: LinearProgram) -> list[Constraint]:
     """Constraint groups whose removal alone makes the LP feasible (feasibility only: zero objective)."""
     culprits = []
     for group in dict.fromkeys(b.group for b in lp.ub_blocks + lp.eq_blocks):
+        if group in IDENTITIES:
+            continue  # accounting, not a limit: dropping it frees a variable, never explains a contradiction
         trial = LinearProgram(
             n=lp.n,
             cost=np.zeros(lp.n),

@@ -4,19 +4,28 @@ when a scenario cannot be met. Pure arithmetic on the solution: the words a read
 
 Tables of :class:`PlanResult` (SI units and USD; a missing value is NaN):
 
-``fleet``     index (period, option): chips_added, chips_in_service, training_chip_hours, serving_chip_hours,
-              rent_usd, capex_usd, energy_usd, spend_usd (the three before), power_w (PUE included)
-``periods``   index period: year, power_w, power_cap_w, spend_usd (the LP's, facilities included), rent_usd,
-              capex_usd, energy_usd, facilities_usd, training_flop, training_flop_per_s, training_shortfall_flop,
-              tokens_served, tokens_demanded, token_shortfall, usd_per_million_tokens, limited_by (the
-              :class:`~computeplan.fleet.lp.Constraint` value binding hardest in the period, or "none")
-``training``  index (period, workload): frontier_run_flop, training_flop, shortfall_flop, chip_hours,
-              runs_equivalent, frontier_run_days, largest_run_flop_in_run_days
-``serving``   index (period, workload): tokens_demanded, tokens_served, shortfall_tokens, chip_hours
-``binding``   one row per binding constraint, highest shadow price first: constraint, period ("total" for the
-              whole horizon), about (the option or workload, or ""), shadow_price_usd_billion (NaN where the
-              limit is reached but not priced separately), unit
-``rates``     index (workload, option): chip, flop_per_chip_hour, tokens_per_chip_hour, mfu, goodput, calibration
+``fleet``      index (period, option): chips_added, chips_in_service (installed base included),
+               training_chip_hours, serving_chip_hours, rent_usd, capex_usd, energy_usd, spend_usd (the three
+               before), power_w (PUE included)
+``periods``    index period: year, power_w, power_cap_w, spend_usd (the LP's, facilities and unspent take-or-pay
+               commitments included), rent_usd, capex_usd, energy_usd, facilities_usd, unspent_commitment_usd,
+               facility_built_w, training_flop, training_flop_per_s, training_shortfall_flop, tokens_served,
+               tokens_demanded, token_shortfall, usd_per_million_tokens, value_usd (undiscounted),
+               discount_factor, limited_by (the first binding :class:`~computeplan.fleet.lp.Constraint` of the
+               period, resources before demands, or "none")
+``training``   index (period, workload): frontier_run_flop, training_flop (goodput applied), shortfall_flop,
+               chip_hours, runs_equivalent, frontier_run_days, largest_run_flop_in_run_days, training_chips (on
+               average), goodput (the one applied), goodput_fleet_chips (the fleet size it is the goodput of)
+``serving``    index (period, workload): tokens_demanded, tokens_served, shortfall_tokens, chip_hours
+``binding``    one row per binding constraint, grouped by kind (resources first), highest price first within a
+               kind: constraint, period ("total" for the whole horizon), about (the option, workload or contract,
+               or ""), shadow_price (present value, in ``unit``: USD per GW-year, per chip, per USD, per million
+               tokens, per EFLOP; NaN where the limit is reached but not priced separately), unit
+``rates``      index (workload, option): chip, flop_per_chip_hour (before failures), tokens_per_chip_hour, mfu,
+               goodput (NaN: it depends on the fleet, see ``training``), calibration
+``contracts``  index contract: commitment_usd, spent_usd, unspent_paid_usd, unmet_usd, peak_power_w, capacity_w
+``cost_plus``  index option (rented): rent_usd_per_w_year, owner_usd_per_w_year, markup, band_low_usd_per_w_year,
+               band_high_usd_per_w_year, verdict (:mod:`computeplan.fleet.cost_plus`)
 
 The tables are read-only: a result is a record of one solve, and its tables are shared, not copied, on access.
 Take a copy to change one (:meth:`PlanResult.to_frame` returns a copy of ``fleet``). Zeros are +0.0 (never -0.0);
@@ -28,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,23 +54,34 @@ TINY = 1e-7
 NO_LIMIT = "none"
 PRICED_GROUPS = (
     Constraint.POWER,
-    Constraint.SUPPLY,
+    Constraint.CONTRACT_CAPACITY,
     Constraint.BUDGET_TOTAL,
     Constraint.BUDGET_YEAR,
     Constraint.COMMITMENT,
+    Constraint.CONTRACT_COMMITMENT,
+    Constraint.SUPPLY,
     Constraint.INFERENCE_DEMAND,
+    Constraint.SERVICE_FLOOR,
+    Constraint.TRAINING_CAP,
 )
-AT_LIMIT_GROUPS = (Constraint.POWER, Constraint.BUDGET_YEAR, Constraint.BUDGET_TOTAL)
+AT_LIMIT_GROUPS = (Constraint.POWER, Constraint.CONTRACT_CAPACITY, Constraint.BUDGET_YEAR, Constraint.BUDGET_TOTAL)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlanTotals:
     """Sums over the whole horizon."""
 
-    spend_usd: float
+    spend_usd: float  # undiscounted, unspent take-or-pay commitments included
     training_flop: float
     tokens_served: float
     peak_power_w: float
+    value_pv_usd: float = 0.0  # discounted value delivered (0 for min_cost)
+    cost_pv_usd: float = 0.0  # discounted spend less the discounted salvage of owned chips and facilities
+    npv_usd: float = 0.0  # value_pv_usd - cost_pv_usd
+    salvage_pv_usd: float = 0.0
+    unspent_commitment_usd: float = 0.0  # paid under take-or-pay for nothing
+    owned_share: float = 0.0  # share of chip-years in service that are owned (bought), not rented
+    usd_per_w_year: float = float("nan")  # spend per facility watt-year drawn, over the plan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +98,8 @@ class PlanResult:
     binding: pd.DataFrame
     rates: pd.DataFrame
     totals: PlanTotals
+    contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cost_plus: pd.DataFrame = field(default_factory=pd.DataFrame)  # rented options against owner's cost
     warnings: tuple[str, ...] = ()
 
     @property
@@ -101,6 +123,11 @@ class PlanResult:
         )
         return years
 
+    def peak_chips(self) -> pd.Series:
+        """Most chips in service at once per option."""
+        peak: pd.Series = self.fleet["chips_in_service"].groupby(level="option", sort=False).max()
+        return peak
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready (NaN as null), derived from the tables."""
         p = self.periods
@@ -118,13 +145,17 @@ class PlanResult:
                     "chips_added": dict(zip(options, added[t].tolist(), strict=True)),
                     "power_w": float(row["power_w"]),
                     "power_cap_w": float(row["power_cap_w"]),
+                    "effective_cap_w": float(row["effective_cap_w"]),
+                    "fill_cost_usd": _json_float(row["fill_cost_usd"]),
                     "spend_usd": float(row["spend_usd"]),
                     "spend_breakdown_usd": {
                         "cloud_rent": float(row["rent_usd"]),
                         "chips_capex": float(row["capex_usd"]),
                         "energy": float(row["energy_usd"]),
                         "facilities": float(row["facilities_usd"]),
+                        "unspent_commitment": float(row["unspent_commitment_usd"]),
                     },
+                    "value_usd": float(row["value_usd"]),
                     "training_flop": float(row["training_flop"]),
                     "training_flop_per_s": float(row["training_flop_per_s"]),
                     "training_shortfall_flop": float(row["training_shortfall_flop"]),
@@ -137,6 +168,9 @@ class PlanResult:
                             "runs_equivalent": float(r["runs_equivalent"]),
                             "frontier_run_days": _json_float(r["frontier_run_days"]),
                             "largest_run_flop_in_run_days": float(r["largest_run_flop_in_run_days"]),
+                            "training_chips": float(r["training_chips"]),
+                            "goodput": float(r["goodput"]),
+                            "goodput_fleet_chips": float(r["goodput_fleet_chips"]),
                         }
                         for (w, r), job in zip(runs.iterrows(), self.scenario.training, strict=True)
                     ],
@@ -153,7 +187,7 @@ class PlanResult:
                 "period": str(b["period"]),
                 "about": str(b["about"]),
                 "where": " ".join(str(x) for x in (b["about"], b["period"]) if x),
-                "shadow_price_usd_billion": _json_float(b["shadow_price_usd_billion"]),
+                "shadow_price": _json_float(b["shadow_price"]),
                 "unit": str(b["unit"]),
             }
             for _, b in self.binding.iterrows()
@@ -184,13 +218,33 @@ class PlanResult:
                 "training_flop": totals.training_flop,
                 "tokens_served": totals.tokens_served,
                 "peak_power_w": totals.peak_power_w,
+                "value_pv_usd": totals.value_pv_usd,
+                "cost_pv_usd": totals.cost_pv_usd,
+                "npv_usd": totals.npv_usd,
+                "salvage_pv_usd": totals.salvage_pv_usd,
+                "unspent_commitment_usd": totals.unspent_commitment_usd,
+                "owned_share": totals.owned_share,
+                "usd_per_w_year": totals.usd_per_w_year,
                 "chip_years": {str(k): float(v) for k, v in self.chip_years().items()},
+                "peak_chips": {str(k): float(v) for k, v in self.peak_chips().items()},
             },
+            "cost_plus": [
+                {"option": str(name), **{str(k): _json_value(v) for k, v in row.items()}}
+                for name, row in self.cost_plus.iterrows()
+            ],
+            "contracts": [
+                {"contract": str(name), **{str(k): _json_float(v) for k, v in row.items()}}
+                for name, row in self.contracts.iterrows()
+            ],
             "rates": rates,
             "warnings": list(self.warnings),
         }
         cleaned: dict[str, object] = _json_ready(out)
         return cleaned
+
+
+def _json_value(value: object) -> object:
+    return value if isinstance(value, str) else _json_float(float(value))  # type: ignore[arg-type]
 
 
 def _json_float(value: float) -> float | None:
@@ -245,7 +299,11 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     k_n, t_n = inp.add_allowed.shape
     add = sol.value("add") * u.chips
     fleet = in_service_chips(inp, sol.value("add")) * u.chips
-    train = sol.value("train") * u.flop
+    # training FLOP from the chip-hours at the goodput of the jobs the plan runs (``inp.train_goodput``, which
+    # :func:`computeplan.fleet.settle_jobs` may have raised where the fleet was smaller than the job priced), within
+    # the training that has value
+    per_period = inp.train_flop_per_chip_hour[:, :, None] * inp.train_goodput * inp.hours_per_period * u.chips
+    train = np.minimum((sol.value("train_h") * per_period).sum(axis=1), inp.train_cap_flop)
     tokens = sol.value("tokens") * u.tokens
     spend = sol.value("spend") * u.usd
     chip_hours = u.chips * inp.hours_per_period
@@ -254,7 +312,15 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     short_train = sol.value("short_train") * u.flop
     short_tokens = sol.value("short_tokens") * u.tokens
     gap = float(sol.value("commit_gap")) * u.usd if "commit_gap" in sol.variables else 0.0
-    _check_met(scenario, inp, sol, spend, gap, short_train, short_tokens)
+    contracts = _contracts_frame(scenario, inp, sol)
+    unmet = _check_met(scenario, inp, sol, spend, gap, contracts, short_train, short_tokens)
+    unspent = (gap if scenario.money.take_or_pay else 0.0) + float(
+        contracts["unspent_paid_usd"].sum() if len(contracts) else 0.0
+    )
+    paid_gaps = np.zeros(t_n)
+    paid_gaps[-1] = unspent
+    fleet = fleet + inp.installed_chips
+    spend = spend + paid_gaps
 
     pue = inp.pue
     energy_price = energy_usd_per_watt(inp.hours_per_period, scenario.power.electricity_usd_per_kwh, pue)
@@ -296,6 +362,12 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     )
     binding = _binding(scenario, inp, sol, serve_labels)
 
+    discount = (1.0 + scenario.money.discount_rate) ** (-inp.period_years)
+    train_value = inp.train_value_per_flop[:, None] * (1.0 - inp.train_value_decline[:, None]) ** inp.period_years
+    token_value = inp.token_value[:, None] * (1.0 - inp.token_value_decline[:, None]) ** inp.period_years
+    value = (train * train_value).sum(axis=0) + (tokens * token_value).sum(axis=0)
+    if scenario.objective == "min_cost":
+        value = np.zeros(t_n)  # a min_cost plan prices no value
     hours_used = (sol.value("train_h").sum(axis=0) + sol.value("serve_h").sum(axis=0)).sum(axis=0)
     served = tokens.sum(axis=0)
     serve_share = np.divide(sol.value("serve_h").sum(axis=(0, 1)), hours_used, out=np.zeros(t_n), where=hours_used > 0)
@@ -310,6 +382,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
             "capex_usd": capex.sum(axis=0),
             "energy_usd": energy.sum(axis=0),
             "facilities_usd": facilities,
+            "unspent_commitment_usd": paid_gaps,
             "facility_built_w": built_w,
             "training_flop": train.sum(axis=0),
             "training_flop_per_s": train.sum(axis=0) / seconds,
@@ -318,15 +391,30 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
             "tokens_demanded": inp.token_demand.sum(axis=0),
             "token_shortfall": short_tokens.sum(axis=0),
             "usd_per_million_tokens": usd_per_mtok,
+            "value_usd": value,
+            "discount_factor": discount,
             "limited_by": _limited_by(binding, inp.periods),
         },
         index=periods,
     )
+    cap_w, fill_usd = _fill_cost(scenario, inp, fleet, spend, built_w)
+    period_frame["effective_cap_w"] = cap_w
+    period_frame["fill_cost_usd"] = fill_usd
+    salvage = _salvage_usd(scenario, inp, sol)
+    value_pv = float((value * discount).sum())
+    cost_pv = float((spend * discount).sum()) - salvage
     totals = PlanTotals(
         spend_usd=float(spend.sum()),
         training_flop=float(train.sum()),
         tokens_served=float(tokens.sum()),
         peak_power_w=float(period_frame["power_w"].max()),
+        value_pv_usd=value_pv,
+        cost_pv_usd=cost_pv,
+        npv_usd=value_pv - cost_pv,
+        salvage_pv_usd=salvage,
+        unspent_commitment_usd=unspent,
+        owned_share=_owned_share(inp, fleet),
+        usd_per_w_year=_usd_per_w_year(period_frame, scenario.periods_per_year),
     )
     announced = [
         f"{inp.labels[k]} is an announced chip: its figures are projections"
@@ -343,7 +431,8 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
         binding=_no_negative_zero(binding),
         rates=_no_negative_zero(_rates_frame(inp)),
         totals=totals,
-        warnings=tuple(dict.fromkeys([*scenario_warnings(scenario), *announced, *inp.notes])),
+        contracts=_no_negative_zero(contracts),
+        warnings=tuple(dict.fromkeys([*scenario_warnings(scenario), *unmet, *announced, *inp.notes])),
     )
 
 
@@ -353,31 +442,153 @@ def _check_met(
     sol: Solution,
     spend: np.ndarray,
     gap: float,
+    contracts: pd.DataFrame,
     short_train: np.ndarray,
     short_tokens: np.ndarray,
-) -> None:
-    """An unmet commitment, or unmet demand when minimising cost, is infeasible: say which limit binds."""
-    if gap > 1e-6 * max(scenario.money.commitment_usd, 1.0):
+) -> list[str]:
+    """A commitment that must be spent on chips (take_or_pay false) and cannot be is :class:`Infeasible`. Unmet
+    demand (min_cost) or an unmet service floor (max_value) is returned as warnings naming the binding limits."""
+    money = scenario.money
+    if not money.take_or_pay and gap > 1e-6 * max(money.commitment_usd, 1.0):
         possible = float(spend.sum())
         raise Infeasible(
-            f"commitment: ${scenario.money.commitment_usd / 1e9:,.1f}B cannot be spent; "
+            f"commitment: ${money.commitment_usd / 1e9:,.1f}B cannot be spent; "
             f"at most ${possible / 1e9:,.1f}B fits under the power caps and chip supply "
             "(raise power.available_w or supply_per_year, or lower money.commitment_usd)"
         )
+    for name, row in contracts.iterrows():
+        if row["unmet_usd"] > 1e-6 * max(row["commitment_usd"], 1.0):
+            raise Infeasible(
+                f"contract {name}: ${row['commitment_usd'] / 1e9:,.1f}B cannot be spent on its options; at most "
+                f"${row['spent_usd'] / 1e9:,.1f}B fits under the power caps and chip supply (raise its options' "
+                "supply_per_year or capacity_w, lower its commitment_usd, or make it take_or_pay)"
+            )
     # shortfalls below the solver's tolerance (relative to demand) are numerical noise
     short_train_t = short_train.sum(axis=0) > 1e-6 * np.maximum(inp.train_demand_flop.sum(axis=0), 1.0)
     short_tokens_t = short_tokens.sum(axis=0) > 1e-6 * np.maximum(inp.token_demand.sum(axis=0), 1.0)
-    if scenario.objective == "min_cost" and (short_train_t.any() or short_tokens_t.any()):
-        years = sorted({inp.periods[t] for t in range(len(inp.periods)) if short_train_t[t] or short_tokens_t[t]})
-        limits = [
-            str(group)
-            for group in (Constraint.POWER, Constraint.SUPPLY, Constraint.BUDGET_YEAR, Constraint.BUDGET_TOTAL)
-            if group in sol.rows and (np.abs(sol.rows[group].dual) > TINY).any()
-        ]
-        raise Infeasible(
-            f"demand cannot be met in {', '.join(years)}: binding {', '.join(limits) or 'constraints'} "
-            "(add power, supply or budget, or lower the workloads)"
+    if not (short_train_t.any() or short_tokens_t.any()):
+        return []
+    limits = [
+        str(group)
+        for group in (
+            Constraint.POWER,
+            Constraint.CONTRACT_CAPACITY,
+            Constraint.SUPPLY,
+            Constraint.BUDGET_YEAR,
+            Constraint.BUDGET_TOTAL,
         )
+        if group in sol.rows and (np.abs(sol.rows[group].dual) > TINY).any()
+    ]
+    what = "demand" if scenario.objective == "min_cost" else "the service floor"
+    out = []
+    for t, period in enumerate(inp.periods):
+        parts = []
+        if short_train_t[t]:
+            parts.append(f"{short_train[:, t].sum():.2e} FLOP of training")
+        if short_tokens_t[t]:
+            parts.append(f"{short_tokens[:, t].sum():.2e} tokens")
+        if parts:
+            out.append(
+                f"unmet {what} in {period}: {' and '.join(parts)} (binding: {', '.join(limits) or 'no single limit'}; "
+                "add power, supply or budget, or lower the workloads)"
+            )
+    return out
+
+
+def _contracts_frame(scenario: Scenario, inp: FleetInputs, sol: Solution) -> pd.DataFrame:
+    """Per contract: commitment, spend on its options (installed base included), unspent commitment paid (take-or-
+    pay) or unmet, and the peak power of its options against its capacity."""
+    from computeplan.fleet.lp import running_usd_per_chip_period
+
+    u = sol.units
+    fleet = in_service_chips(inp, sol.value("add")) * u.chips + inp.installed_chips
+    cost = fleet * running_usd_per_chip_period(inp, scenario)[:, None] + (
+        sol.value("add") * u.chips * inp.capex_usd_per_chip[:, None]
+    )
+    power = fleet * (inp.watts_per_chip * inp.pue)[:, None]
+    gaps = np.zeros(len(inp.contract_names))
+    if "contract_gap" in sol.variables:
+        committed = np.nonzero(inp.contract_commitment_usd > 0)[0]
+        gaps[committed] = sol.value("contract_gap") * u.usd
+    rows = []
+    for c, name in enumerate(inp.contract_names):
+        mine = inp.contract_of == c
+        take = inp.contract_take_or_pay[c] > 0
+        capacity = inp.contract_capacity_w[c]
+        rows.append(
+            {
+                "contract": name,
+                "commitment_usd": float(inp.contract_commitment_usd[c]),
+                "spent_usd": float(cost[mine].sum()),
+                "unspent_paid_usd": float(gaps[c]) if take else 0.0,
+                "unmet_usd": 0.0 if take else float(gaps[c]),
+                "peak_power_w": float(power[mine].sum(axis=0).max(initial=0.0)),
+                "capacity_w": float(capacity.max()) if np.isfinite(capacity).any() else float("nan"),
+            }
+        )
+    columns = ["commitment_usd", "spent_usd", "unspent_paid_usd", "unmet_usd", "peak_power_w", "capacity_w"]
+    frame = pd.DataFrame(rows, columns=["contract", *columns])
+    return frame.set_index("contract")
+
+
+def _fill_cost(
+    scenario: Scenario, inp: FleetInputs, fleet: np.ndarray, spend: np.ndarray, built_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per period: the facility power the plan could draw (the power cap plus the facilities built and ready by
+    then, or where every option that can grow is under a contract with a capacity, the lesser of that and those
+    capacities plus the rest's draw) and what drawing all of it would cost: the plan's spend plus the unused watts
+    at the lowest running cost per facility watt of an option available that period (rent, or energy plus capex
+    spread over the chip's life). NaN where no option is."""
+    from computeplan.fleet.lp import running_usd_per_chip_period
+
+    k_n = inp.add_allowed.shape[0]
+    per_w = inp.watts_per_chip * inp.pue
+    drawn = fleet * per_w[:, None]
+    lead = scenario.power.build_lead_years * scenario.periods_per_year
+    ready = np.concatenate([np.zeros(min(lead, len(built_w))), built_w[: max(len(built_w) - lead, 0)]])
+    cap = inp.power_available_w.astype(float) + np.cumsum(ready)
+    growable = (inp.add_allowed > 0).any(axis=1)
+    capped = np.isfinite(inp.contract_capacity_w).any(axis=1) if len(inp.contract_names) else np.zeros(0, bool)
+    covered = np.array([inp.contract_of[k] >= 0 and capped[inp.contract_of[k]] for k in range(k_n)], dtype=bool)
+    if growable.any() and covered[growable].all():
+        contract_w = np.where(np.isfinite(inp.contract_capacity_w), inp.contract_capacity_w, 0.0).sum(axis=0)
+        cap = np.minimum(cap, contract_w + drawn[~covered].sum(axis=0))
+    life = np.maximum(np.floor(inp.lifetime_periods + 0.5), 1.0)
+    per_period = running_usd_per_chip_period(inp, scenario) + inp.capex_usd_per_chip / life
+    usd_per_w = per_period / per_w  # [k] per facility watt per period
+    available = (inp.add_allowed > 0) | (fleet > 0)
+    cheapest = np.where(available, usd_per_w[:, None], np.inf).min(axis=0)
+    unused = np.maximum(cap - drawn.sum(axis=0), 0.0)
+    fill = np.where(np.isfinite(cheapest), spend + unused * np.where(np.isfinite(cheapest), cheapest, 0.0), np.nan)
+    return cap, fill
+
+
+def _salvage_usd(scenario: Scenario, inp: FleetInputs, sol: Solution) -> float:
+    """Present value of what owned chips and facilities are worth back (resale, book value at the end)."""
+    from computeplan.fleet.lp import salvage_share
+
+    u = sol.units
+    rate = scenario.money.discount_rate
+    ppy = scenario.periods_per_year
+    chips = float((sol.value("add") * u.chips * inp.capex_usd_per_chip[:, None] * salvage_share(inp, ppy, rate)).sum())
+    t_n = inp.add_allowed.shape[1]
+    life = scenario.power.facility_life_years * ppy
+    ready = np.arange(t_n) + scenario.power.build_lead_years * ppy
+    book = np.clip((ready + life - t_n) / life, 0.0, 1.0)
+    built = sol.value("build") * u.watts * scenario.power.capex_usd_per_w
+    return chips + float((built * book).sum()) * float((1.0 + rate) ** (-t_n / ppy))
+
+
+def _usd_per_w_year(periods: pd.DataFrame, periods_per_year: int) -> float:
+    """Spend per facility watt-year drawn over the whole plan: what a dollar buys in power, on average."""
+    watt_years = float(periods["power_w"].sum()) / periods_per_year
+    return float(periods["spend_usd"].sum()) / watt_years if watt_years > 0 else float("nan")
+
+
+def _owned_share(inp: FleetInputs, fleet: np.ndarray) -> float:
+    """Share of the chip-periods in service that are owned (bought) rather than rented."""
+    total = float(fleet.sum())
+    return float(fleet[inp.capex_usd_per_chip > 0].sum()) / total if total > 0 else 0.0
 
 
 def _training_frame(
@@ -403,9 +614,22 @@ def _training_frame(
                 np.divide(size, rate, out=np.full_like(train, np.nan), where=rate > 0) / SECONDS_PER_DAY
             ).T.ravel(),
             "largest_run_flop_in_run_days": (rate * run_days * SECONDS_PER_DAY).T.ravel(),
+            "training_chips": (train_h.sum(axis=1) / (seconds / SECONDS_PER_HOUR)).T.ravel(),
+            "goodput": _goodput_used(inp, train_h).T.ravel(),
+            "goodput_fleet_chips": inp.train_goodput_chips.max(axis=1).T.ravel() if train_h.size else np.zeros(0),
         },
         index=pd.MultiIndex.from_product([inp.periods, labels], names=["period", "workload"]),
     )
+
+
+def _goodput_used(inp: FleetInputs, train_h: np.ndarray) -> np.ndarray:
+    """[w, t] the goodput the plan applied, weighted by the chip-hours of each option (the options' first where
+    nothing trains)."""
+    hours = train_h.sum(axis=1)
+    weighted = (inp.train_goodput * train_h).sum(axis=1)
+    first: np.ndarray = inp.train_goodput[:, 0, :] if inp.train_goodput.shape[1] else np.ones_like(hours)
+    used: np.ndarray = np.divide(weighted, hours, out=first.copy(), where=hours > 0)
+    return used
 
 
 def _rates_frame(inp: FleetInputs) -> pd.DataFrame:
@@ -427,63 +651,97 @@ def _rates_frame(inp: FleetInputs) -> pd.DataFrame:
     )
 
 
-def _shadow_scale(group: Constraint, units: Units) -> tuple[float, str]:
-    """Factor from a dual (objective units.usd per rhs unit) to $B per the reported unit, and that unit."""
-    usd_billion = units.usd / 1e9
+SHADOW_UNITS = {
+    Constraint.POWER: "USD per GW-year",
+    Constraint.CONTRACT_CAPACITY: "USD per GW-year",
+    Constraint.SUPPLY: "USD per chip",
+    Constraint.BUDGET_TOTAL: "USD per USD",
+    Constraint.BUDGET_YEAR: "USD per USD",
+    Constraint.COMMITMENT: "USD per USD",
+    Constraint.CONTRACT_COMMITMENT: "USD per USD",
+    Constraint.INFERENCE_DEMAND: "USD per million tokens",
+    Constraint.SERVICE_FLOOR: "USD per million tokens",
+    Constraint.TRAINING_CAP: "USD per EFLOP",
+}
+
+
+def shadow_scale(group: Constraint, units: Units, periods_per_year: int) -> float:
+    """Factor from a dual (objective units.usd per rhs unit) to dollars per the unit of :data:`SHADOW_UNITS`.
+
+    Duals are present values (the objective is discounted to the start year). A power row holds one period, so a
+    GW-year is ``periods_per_year`` of them; the budget and commitment rows are in units.usd like the objective."""
     return {
-        Constraint.POWER: (usd_billion * 1e9 / units.watts, "per GW"),  # rhs in units.watts
-        Constraint.SUPPLY: (usd_billion * 1e4 / units.chips, "per 10k chips"),  # rhs in units.chips
-        Constraint.BUDGET_TOTAL: (1.0, "per $1B"),  # rhs in units.usd, like the objective
-        Constraint.BUDGET_YEAR: (1.0, "per $1B"),
-        Constraint.COMMITMENT: (1.0, "per $1B"),
-        Constraint.INFERENCE_DEMAND: (usd_billion * 1e12 / units.tokens, "per 1e12 tokens"),  # rhs in units.tokens
+        Constraint.POWER: units.usd / units.watts * 1e9 * periods_per_year,
+        Constraint.CONTRACT_CAPACITY: units.usd / units.watts * 1e9 * periods_per_year,
+        Constraint.SUPPLY: units.usd / units.chips,
+        Constraint.BUDGET_TOTAL: 1.0,
+        Constraint.BUDGET_YEAR: 1.0,
+        Constraint.COMMITMENT: 1.0,
+        Constraint.CONTRACT_COMMITMENT: 1.0,
+        Constraint.INFERENCE_DEMAND: units.usd / units.tokens * 1e6,
+        Constraint.SERVICE_FLOOR: units.usd / units.tokens * 1e6,
+        Constraint.TRAINING_CAP: units.usd / units.flop * 1e18,
     }[group]
 
 
 def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: list[str]) -> pd.DataFrame:
-    """Constraints at their limit with a nonzero shadow price: what one more unit of the limit is worth; then
-    limits reached whose price the solver puts elsewhere (NaN).
+    """Constraints at their limit with a nonzero shadow price: what one more unit of the limit is worth, in present
+    value; then limits reached whose price the solver puts elsewhere (NaN).
 
-    Duals are d(objective)/d(limit) with the objective in units.usd; the LP minimises (minus value, or cost), so
-    the worth of relaxing a limit is minus the dual: value gained (max_value) or cost saved (min_cost), in $B.
+    Duals are d(objective)/d(limit) with the objective in units.usd; the LP minimises (minus the net present value,
+    or the cost), so the worth of relaxing a limit is minus the dual: NPV gained (max_value) or cost saved (min_cost).
     """
-    what = "value" if scenario.objective == "max_value" else "cost saved"
+    what = "NPV" if scenario.objective == "max_value" else "cost saved"
+    train_labels, _ = workload_labels(scenario)
     rows: list[tuple[str, str, str, float, str]] = []
 
     def where(group: Constraint, label: np.ndarray) -> tuple[str, str]:
         if group is Constraint.SUPPLY:
             return inp.periods[int(label[1])], inp.labels[int(label[0])]
-        if group is Constraint.INFERENCE_DEMAND:
+        if group in (Constraint.INFERENCE_DEMAND, Constraint.SERVICE_FLOOR):
             return inp.periods[int(label[1])], serve_labels[int(label[0])]
+        if group is Constraint.TRAINING_CAP:
+            return inp.periods[int(label[1])], train_labels[int(label[0])]
+        if group is Constraint.CONTRACT_CAPACITY:
+            return inp.periods[int(label[1])], inp.contract_names[int(label[0])]
+        if group is Constraint.CONTRACT_COMMITMENT:
+            return "total", inp.contract_names[int(label[0])]
         return (inp.periods[int(label[-1])] if label.size else "total"), ""
 
+    ppy = scenario.periods_per_year
     for group in PRICED_GROUPS:
         if group not in sol.rows:
             continue
-        factor, per = _shadow_scale(group, sol.units)
+        factor = shadow_scale(group, sol.units, ppy)
         values = sol.rows[group]
         # zero, or priced only by an elastic penalty (degenerate: e.g. budget == commitment)
         priced = (np.abs(values.dual) > TINY) & (np.abs(values.dual) < PENALTY / 10)
         for i in np.nonzero(priced)[0]:
             period, about = where(group, values.labels[i])
-            rows.append((group.value, period, about, float(-values.dual[i] * factor), f"$B of {what} {per}"))
+            rows.append(
+                (group.value, period, about, float(-values.dual[i] * factor), f"{SHADOW_UNITS[group]} of {what}")
+            )
     listed = {(r[0], r[1], r[2]) for r in rows}
     for group in AT_LIMIT_GROUPS:
         if group not in sol.rows:
             continue
-        _, per = _shadow_scale(group, sol.units)
         values = sol.rows[group]
         for i in np.nonzero(np.abs(values.slack) <= 1e-6)[0]:
             period, about = where(group, values.labels[i])
             if (group.value, period, about) not in listed:
-                rows.append((group.value, period, about, float("nan"), f"$B of {what} {per}"))
-    frame = pd.DataFrame(rows, columns=["constraint", "period", "about", "shadow_price_usd_billion", "unit"])
-    order = np.argsort(-np.nan_to_num(frame["shadow_price_usd_billion"].abs().to_numpy(), nan=0.0), kind="stable")
+                rows.append((group.value, period, about, float("nan"), f"{SHADOW_UNITS[group]} of {what}"))
+    frame = pd.DataFrame(rows, columns=["constraint", "period", "about", "shadow_price", "unit"])
+    # highest first within each unit; units in the order of PRICED_GROUPS (prices in different units do not compare)
+    rank = {g.value: i for i, g in enumerate(PRICED_GROUPS)}
+    key = frame["constraint"].map(rank).to_numpy() * 1.0
+    price = -np.nan_to_num(frame["shadow_price"].abs().to_numpy(), nan=-np.inf)
+    order = np.lexsort((price, key))
     return frame.iloc[order].reset_index(drop=True)
 
 
 def _limited_by(binding: pd.DataFrame, periods: Sequence[str]) -> list[str]:
-    """Per period, the binding constraint with the highest shadow price (else the first at its limit)."""
-    first = binding.drop_duplicates("period")  # binding is sorted: highest price first, unpriced after
+    """Per period, the first binding constraint in the order of :data:`PRICED_GROUPS` (resources before demands;
+    prices in different units do not compare)."""
+    first = binding.drop_duplicates("period")  # binding is sorted by group, then by price
     found = dict(zip(first["period"], first["constraint"], strict=True))
     return [str(found.get(p, NO_LIMIT)) for p in periods]

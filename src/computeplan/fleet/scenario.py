@@ -86,7 +86,7 @@ Demand = Annotated[float, _q(Dimension.COUNT), Field(ge=0, le=MAX_DEMAND)]
 Ratio = Annotated[float, Field(ge=0)]
 
 # Per-year lists: a single value given by an override means "every year".
-PER_YEAR_FIELDS = frozenset({"available_w", "budget_per_year_usd", "values"})
+PER_YEAR_FIELDS = frozenset({"available_w", "budget_per_year_usd", "values", "capacity_w"})
 REL_TOL = 1e-9  # money comparisons: sums of yearly budgets are not exact in floating point
 # Bounds on integers, so that a typo (an extra digit, 10**400) is an error rather than an overflow downstream.
 YEAR_MIN, YEAR_MAX = 1900, 2200
@@ -125,10 +125,22 @@ class Source(_Strict):
     note: str = ""
 
 
+class Installed(_Strict):
+    """Chips of an option already in service when the plan starts (an installed base, an existing contract)."""
+
+    chips: Count = Field(le=MAX_CHIPS_PER_YEAR * 10, description="chips in service at the start")
+    until_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX, description="last year they are in service")
+    about: Source = Source()
+
+
 class ChipOption(_Strict):
-    """One way to get chips of one kind: rent (cloud) or buy, in a window, with a supply cap per year."""
+    """One way to get chips of one kind: rent (cloud) or buy, in a window, with a supply cap per year.
+
+    Supply ramps: volume starts in quarter ``first_volume_quarter`` of ``first_year`` and rises linearly to
+    ``supply_per_year`` over ``ramp_years`` (0: at once), so a first year gets only part of a year's volume."""
 
     chip: str = Field(min_length=1, description="catalog chip id")
+    label: str | None = Field(default=None, min_length=1, description="name in tables; default 'chip (mode)'")
     mode: Literal["rent", "buy"] = "rent"
     first_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
     last_year: int = Field(ge=YEAR_MIN, le=YEAR_MAX)
@@ -144,6 +156,13 @@ class ChipOption(_Strict):
     training_cluster_chips: int = Field(
         default=16384, gt=0, le=MAX_CHIPS, description="cluster size used to price training"
     )
+    first_volume_quarter: int = Field(default=1, ge=1, le=4, description="quarter of first_year volume starts")
+    ramp_years: float = Field(default=0.0, ge=0, le=10, description="years from first volume to full supply")
+    residual_value: Ratio = Field(
+        default=0.0, le=1.0, description="buy: share of capex recovered when a chip retires (resale)"
+    )
+    contract: str | None = Field(default=None, description="name of the contract (contracts) this option is under")
+    installed: Installed | None = Field(default=None, description="chips already in service at the start")
     about: Source = Source()
 
     @model_validator(mode="after")
@@ -193,6 +212,10 @@ class TrainingWorkload(_Strict):
     chips: list[str] | None = Field(default=None, description="chip ids allowed; default all")
     seq_len: int = Field(default=8192, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
     global_batch_tokens: Count = Field(default=16e6, gt=0, le=1e12)
+    runs_per_year: float | None = Field(
+        default=None, gt=0, le=1e6, description="frontier runs a year that have value; null: every FLOP has value"
+    )
+    value_decline_per_year: Ratio = Field(default=0.0, le=0.99, description="yearly fall of the value per FLOP")
     about: Source = Source()
 
 
@@ -203,6 +226,10 @@ class InferenceWorkload(_Strict):
     output_len: int = Field(default=256, gt=0, le=MAX_TOKENS_PER_SEQUENCE)
     tpot_ms: float | None = Field(default=50.0, le=1e6, description="time per output token target [ms]; null: none")
     value_usd_per_million_tokens: float = Field(default=3.0, ge=0, le=1e6)
+    value_decline_per_year: Ratio = Field(default=0.0, le=0.99, description="yearly fall of the price per token")
+    service_floor: Ratio = Field(
+        default=0.0, le=1.0, description="share of the demand that must be served; what is not is reported unmet"
+    )
     chips: list[str] | None = None
     about: Source = Source()
 
@@ -223,6 +250,7 @@ class PowerSpec(_Strict):
         default=None, ge=MIN_PUE, le=MAX_PUE, description="power usage effectiveness; null: the catalog's default"
     )
     electricity_usd_per_kwh: UsdPerKwh = 0.08
+    facility_life_years: float = Field(default=20.0, gt=0, le=100, description="life of built facilities")
     about: Source = Source()
 
 
@@ -230,7 +258,21 @@ class MoneySpec(_Strict):
     budget_total_usd: Usd | None = None
     budget_per_year_usd: list[Usd] | None = None
     commitment_usd: Usd = Field(default=0.0, description="spend that must be made in total")
-    discount_rate: float = Field(default=0.08, ge=0, le=1)
+    take_or_pay: bool = Field(
+        default=True, description="an unspent commitment is paid anyway (false: it must be spent on chips)"
+    )
+    discount_rate: float = Field(default=0.08, ge=0, le=1, description="cost of capital; discounts value and cost")
+    about: Source = Source()
+
+
+class Contract(_Strict):
+    """A deal that chip options belong to (``chips.*.contract``): a spend commitment over the plan (a floor,
+    take-or-pay by default) and the facility power it makes available (PUE included)."""
+
+    name: str = Field(min_length=1)
+    commitment_usd: Usd = Field(default=0.0, description="spend on the contract's options over the plan")
+    take_or_pay: bool = Field(default=True, description="what is committed and unspent is still paid")
+    capacity_w: list[Watts] | None = Field(default=None, description="facility power of the contract, per year [W]")
     about: Source = Source()
 
 
@@ -251,6 +293,7 @@ class Scenario(_Strict):
     periods_per_year: Literal[1, 4] = 1
     objective: Literal["max_value", "min_cost"] = "max_value"
     chips: list[ChipOption] = Field(min_length=1)
+    contracts: list[Contract] = []
     training: list[TrainingWorkload] = []
     inference: list[InferenceWorkload] = []
     power: PowerSpec
@@ -284,13 +327,32 @@ class Scenario(_Strict):
         self._check_lifetimes()
         self._check_money()
         self._check_workload_chips()
+        self._check_contracts()
         self._check_something_to_plan()
         return self
+
+    def _check_contracts(self) -> None:
+        names = [c.name for c in self.contracts]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _problem(f"contracts.{i}.name", f"'{name}' is given twice; contract names are unique")
+        for i, option in enumerate(self.chips):
+            if option.contract is not None and option.contract not in names:
+                close = difflib.get_close_matches(option.contract, names, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                allowed = ", ".join(names) or "none (add a contracts section)"
+                raise _problem(f"chips.{i}.contract", f"no contract '{option.contract}'{hint}; contracts: {allowed}")
+            if option.installed is not None and option.installed.until_year < self.start_year:
+                raise _problem(
+                    f"chips.{i}.installed.until_year",
+                    f"{option.installed.until_year} is before start_year {self.start_year}: those chips are gone",
+                )
 
     def _check_lengths(self) -> None:
         lists: list[tuple[str, list[float] | None]] = [
             ("power.available_w", self.power.available_w),
             ("money.budget_per_year_usd", self.money.budget_per_year_usd),
+            *((f"contracts.{i}.capacity_w", c.capacity_w) for i, c in enumerate(self.contracts)),
             *((f"training.{i}.run_flop.values", w.run_flop.values) for i, w in enumerate(self.training)),
             *((f"inference.{i}.tokens_per_day.values", w.tokens_per_day.values) for i, w in enumerate(self.inference)),
         ]
@@ -329,22 +391,30 @@ class Scenario(_Strict):
                 )
 
     def _check_money(self) -> None:
+        """Commitments are paid (take-or-pay) or spent: more committed than the budgets allow can never hold."""
         money = self.money
-        commitment = money.commitment_usd
+        contracted = math.fsum(c.commitment_usd for c in self.contracts)
+        commitment, path = max(
+            (money.commitment_usd, "money.commitment_usd"),
+            (contracted, "contracts.*.commitment_usd" if len(self.contracts) > 1 else "contracts.0.commitment_usd"),
+        )
+        if commitment <= 0:
+            return
+        what = "the commitment" if path == "money.commitment_usd" else "the contracts' commitments"
         if money.budget_total_usd is not None and commitment > money.budget_total_usd * (1 + REL_TOL):
             raise _problem(
-                "money.commitment_usd",
-                f"{_usd(commitment)} is above money.budget_total_usd ({_usd(money.budget_total_usd)}): the "
-                "commitment can never be met (lower it or raise the budget)",
+                path,
+                f"{_usd(commitment)} is above money.budget_total_usd ({_usd(money.budget_total_usd)}): "
+                f"{what} can never be met (lower it or raise the budget)",
             )
         if money.budget_per_year_usd is not None:
             yearly = math.fsum(money.budget_per_year_usd[: self.years])
             if commitment > yearly * (1 + REL_TOL):
                 raise _problem(
-                    "money.commitment_usd",
+                    path,
                     f"{_usd(commitment)} is above the sum of money.budget_per_year_usd over {self.years} "
                     f"year{'' if self.years == 1 else 's'} "
-                    f"({_usd(yearly)}): the commitment can never be met (lower it or raise the yearly budgets)",
+                    f"({_usd(yearly)}): {what} can never be met (lower it or raise the yearly budgets)",
                 )
 
     def _check_workload_chips(self) -> None:
@@ -393,7 +463,8 @@ class Scenario(_Strict):
         usable = [
             o
             for o in self.chips
-            if o.supply_per_year > 0 and o.first_year <= self.end_year and o.last_year >= self.start_year
+            if (o.supply_per_year > 0 and o.first_year <= self.end_year and o.last_year >= self.start_year)
+            or (o.installed is not None and o.installed.chips > 0)
         ]
         if not usable:
             raise _problem(
@@ -430,7 +501,7 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
                 f"money.budget_per_year_usd ({_usd(yearly)}); the total never binds"
             )
     for i, option in enumerate(sc.chips):
-        if option.first_year > sc.end_year or option.last_year < sc.start_year:
+        if (option.first_year > sc.end_year or option.last_year < sc.start_year) and option.installed is None:
             out.append(
                 f"chips.{i}: {option.chip} can be added only in {option.first_year}-{option.last_year}, outside "
                 f"the scenario's years {sc.start_year}-{sc.end_year}; the plan never uses it"
@@ -483,6 +554,7 @@ def _validated(
     data: dict[str, Any], overrides: dict[str, str], where: str, *, previous: tuple[tuple[str, str], ...]
 ) -> Scenario:
     _apply_overrides(data, overrides)
+    _expand_per_year(data)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -547,6 +619,22 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, str]) -> None:
         else:  # an invalid 'years' is reported by validation; keep the list's length meanwhile
             count = max(len(node.get(key) or []) if isinstance(node.get(key), list) else 0, 1)
         node[key] = [value] * count
+
+
+def _expand_per_year(data: dict[str, Any]) -> None:
+    """A single value where a per-year list is expected (``available_w: 6 GW``) means every year, in place."""
+    years = data.get("years")
+    if not (isinstance(years, int) and not isinstance(years, bool) and 0 < years <= MAX_YEARS):
+        return  # validation reports the bad 'years'
+    nodes = [data.get("power"), data.get("money")]
+    nodes += list(data.get("contracts") or []) if isinstance(data.get("contracts"), list) else []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        for key in ("available_w", "budget_per_year_usd", "capacity_w"):
+            value = node.get(key)
+            if value is not None and not isinstance(value, list | dict | bool):
+                node[key] = [value] * years
 
 
 def _parse_value(path: str, raw: str) -> Any:

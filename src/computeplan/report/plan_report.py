@@ -14,6 +14,7 @@ from computeplan.catalog.loader import Catalog
 from computeplan.fleet.lp import Constraint
 from computeplan.fleet.results import PlanResult
 from computeplan.report import fits, safe_text
+from computeplan.report.plan_answers import REFERENCE_RUN_NAME, answers, reference_run_flop
 from computeplan.report.svg import PALETTE, bar_chart
 
 if TYPE_CHECKING:
@@ -52,38 +53,9 @@ def _unpriced_note(result: PlanResult) -> str:
     return "at its limit; not priced separately (another constraint carries the price)"
 
 
-def headline(result: PlanResult) -> list[str]:
-    """The plan's answers in a few sentences: spend and peak power, chip-years, training, tokens, binding limits."""
-    sc, totals = result.scenario, result.totals
-    lines = [
-        f"Total spend ${totals.spend_usd / 1e9:,.1f}B over {sc.years} years ({sc.start_year}-{sc.end_year}); "
-        f"peak draw {totals.peak_power_w / 1e9:,.2f} GW."
-    ]
-    lines.append(f"Chip-years bought: {_chip_years_text(result.chip_years())}.")
-    for period in result.periods.index:
-        runs = result.training.xs(period, level="period") if len(result.training) else result.training
-        for _, run in runs.iterrows():
-            if run["training_flop"] > 0:
-                days = run["frontier_run_days"]
-                lines.append(
-                    f"{period}: training compute {run['training_flop']:.2e} FLOP = {run['runs_equivalent']:.1f} "
-                    f"frontier runs of {run['frontier_run_flop']:.1e} FLOP"
-                    + (f" ({days:,.0f} days each on the whole training fleet)" if not math.isnan(days) else "")
-                    + f"; largest run in the allowed time: {run['largest_run_flop_in_run_days']:.1e} FLOP."
-                )
-                break
-    lines.append(f"Tokens served: {totals.tokens_served:.2e} output tokens in all.")
-    binding = result.binding
-    for group in dict.fromkeys(binding["constraint"]):
-        items = binding[binding["constraint"] == group]
-        where = ", ".join(sorted({_where(row) for _, row in items.iterrows()}))
-        priced = items[items["shadow_price_usd_billion"].notna()]
-        price = ""
-        if len(priced):
-            top = priced.iloc[0]
-            price = f"; highest shadow price {top['shadow_price_usd_billion']:,.3g} {top['unit']} ({_where(top)})"
-        lines.append(f"Binding: {group} in {where}{price}.")
-    return lines
+def headline(result: PlanResult, catalog: Catalog | None = None) -> list[str]:
+    """The plan's answers in plain words, most important first (:func:`computeplan.report.plan_answers.answers`)."""
+    return answers(result, catalog)
 
 
 def _chip_years_text(chip_years: pd.Series) -> str:
@@ -114,7 +86,7 @@ def _number(value: float, spec: str) -> str:
 def _binding_rows(result: PlanResult, limit: int) -> list[list[str]]:
     rows = []
     for _, b in result.binding.head(limit).iterrows():
-        price = b["shadow_price_usd_billion"]
+        price = b["shadow_price"]
         priced = not math.isnan(price)
         rows.append(
             [
@@ -122,7 +94,7 @@ def _binding_rows(result: PlanResult, limit: int) -> list[list[str]]:
                 _where(b)
                 if b["constraint"] == Constraint.SUPPLY
                 else " ".join(x for x in (b["about"], b["period"]) if x),
-                f"{price:.3g}" if priced else "-",
+                f"{price:,.4g}" if priced else "-",
                 str(b["unit"]) if priced else _unpriced_note(result),
             ]
         )
@@ -186,53 +158,65 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _charts(result: PlanResult) -> list[str]:
+def _charts(result: PlanResult, catalog: Catalog | None = None) -> list[str]:
     sc, p = result.scenario, result.periods
     labels = [str(x) for x in p.index]
     chips = fold_options(chips_in_service(result), len(PALETTE) - 1)  # one colour per series
     spend: dict[str, Sequence[float]] = {
         name: (p[column] / 1e9).tolist()
-        for name, column in [*SPEND_CATEGORIES.items(), ("facilities", "facilities_usd")]
+        for name, column in [
+            *SPEND_CATEGORIES.items(),
+            ("facilities", "facilities_usd"),
+            ("unspent commitment", "unspent_commitment_usd"),
+        ]
+        if (p[column] > 0).any()  # no legend entry for a category that is zero throughout
     }
-    frontier = result.training["frontier_run_flop"].groupby(level="period", sort=False).sum()
-    return [
+    reference = reference_run_flop(catalog)
+    scale, unit = (reference, f"{REFERENCE_RUN_NAME}-equivalents") if reference else (1e27, "1e27 FLOP")
+    charts = [
         bar_chart(
             "Chips in service by generation",
             labels,
-            {str(c): list(chips.loc[p.index, c]) for c in chips.columns},
+            {str(c): list(chips.loc[p.index, c]) for c in chips.columns if (chips[c] > 0).any()},
             y_label="chips",
         ),
         bar_chart(
-            "Power drawn vs cap (GW)",
+            "Power drawn vs power available (GW)",
             labels,
             {"drawn": list(p["power_w"] / 1e9)},
             y_label="GW",
-            line=("cap", list(p["power_cap_w"] / 1e9)),
+            line=("available", list(p["effective_cap_w"] / 1e9)),
         ),
         bar_chart(
             "Spend by category vs budget ($B)",
             labels,
-            spend,
+            spend or {"spend": [0.0] * len(labels)},
             y_label="$B",
             line=("yearly budget", [b / 1e9 for b in sc.money.budget_per_year_usd])
             if sc.money.budget_per_year_usd
             else None,
         ),
-        bar_chart(
-            "Training compute delivered (1e27 FLOP)",
-            labels,
-            {"training": list(p["training_flop"] / 1e27)},
-            y_label="1e27 FLOP",
-            line=("frontier run size", [float(frontier.get(x, 0.0)) / 1e27 for x in p.index]),
-        ),
-        bar_chart(
-            "Tokens served vs demanded (1e15 output tokens)",
-            labels,
-            {"served": list(p["tokens_served"] / 1e15), "demanded": list(p["tokens_demanded"] / 1e15)},
-            y_label="1e15 tokens",
-            stacked=False,
-        ),
     ]
+    if len(result.training):
+        charts.append(
+            bar_chart(
+                f"Training compute delivered ({unit})",
+                labels,
+                {"training": list(p["training_flop"] / scale)},
+                y_label=unit,
+            )
+        )
+    if len(result.serving):
+        charts.append(
+            bar_chart(
+                "Tokens served vs demanded (1e15 output tokens)",
+                labels,
+                {"served": list(p["tokens_served"] / 1e15), "demanded": list(p["tokens_demanded"] / 1e15)},
+                y_label="1e15 tokens",
+                stacked=False,
+            )
+        )
+    return charts
 
 
 def _assumptions(result: PlanResult, catalog: Catalog) -> list[list[str]]:
@@ -292,8 +276,8 @@ def _rate_rows(result: PlanResult) -> list[list[str]]:
     rows = []
     for r in result.inputs.rates:
         per_hour = r.flop_per_chip_hour if r.flop_per_chip_hour is not None else r.tokens_per_chip_hour or 0.0
-        if r.mfu is not None and r.goodput is not None:
-            detail = f"MFU {r.mfu:.2f}, goodput {r.goodput:.2f}"
+        if r.mfu is not None:
+            detail = f"MFU {r.mfu:.2f} (against the peak of the precision it runs at); goodput: see the answers"
         else:
             detail = str(dict(r.layout or {}))
         rows.append([r.workload, r.option, f"{per_hour:.3e}", r.calibration, detail])
@@ -307,14 +291,14 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
     periods_table = _table(*_period_rows(result, fold_options(chips_in_service(result), HTML_OPTIONS)))
     rates = _table(["workload", "option", "per chip-hour", "chip calibration", "detail"], _rate_rows(result))
     warnings = "".join(f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings)
-    answers = "".join(f"<li>{html.escape(line)}</li>" for line in headline(result))
+    answer_items = "".join(f"<li>{html.escape(line)}</li>" for line in headline(result, catalog))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
 <body>
 <h1>{title}</h1>
 <p>{html.escape(sc.description)}</p>
-<h2>Answers</h2><ul class="headline">{answers}{warnings}</ul>
-<h2>Charts</h2>{"".join(_charts(result))}
+<h2>Answers</h2><ul class="headline">{answer_items}{warnings}</ul>
+<h2>Charts</h2>{"".join(_charts(result, catalog))}
 <h2>Binding constraints and shadow prices</h2>{binding}
 <h2>Year by year</h2>{periods_table}
 <h2>What a chip-hour delivers (from the performance models)</h2>{rates}
@@ -324,7 +308,7 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
 """
 
 
-def print_plan(result: PlanResult) -> None:
+def print_plan(result: PlanResult, catalog: Catalog | None = None) -> None:
     """The plan on the terminal: title, headline, warnings, the year-by-year table and the binding constraints.
 
     Every table fits the console: the year-by-year table drops its optional columns, then sums the chip options
@@ -334,7 +318,7 @@ def print_plan(result: PlanResult) -> None:
 
     console = report_console()
     console.print(f"[bold]{safe_text(plan_title(result))}[/bold]")
-    for line in headline(result):
+    for line in headline(result, catalog):
         console.print(f"- {safe_text(line)}")
     for warning in result.warnings:
         console.print(f"[red]! {safe_text(warning)}[/red]")

@@ -1,0 +1,91 @@
+"""``computeplan compare``: plans side by side (and the sweep behind ``plan --vary``). Registered on the main
+application by :mod:`computeplan.cli.app`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from computeplan.cli.options import (
+    CatalogOption,
+    DebugOption,
+    JsonOption,
+    cli_catalog,
+    guard_output,
+    parse_set_options,
+    print_json,
+    require_path,
+)
+
+
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(metavar="SCENARIO.yaml...", help="two or more scenario files")],
+    html_out: Annotated[
+        str | None, typer.Option("--html", help="write one self-contained HTML page comparing the plans")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a field in every scenario, e.g. money.discount_rate=0.1")
+    ] = None,
+    catalog: CatalogOption = None,
+    json_out: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Plans side by side: spend, net present value, power, chips, training, tokens, and each one's difference
+    from the first (the flagship set: scenarios/cloud-commitment-100b-5gw.yaml, portfolio-diversified.yaml,
+    own-build.yaml)."""
+    for path in scenarios:
+        require_path(path, "SCENARIO.yaml")
+    from pathlib import Path
+
+    run_comparison(
+        [(p, parse_set_options(set_)) for p in scenarios],
+        names=[Path(p).stem for p in scenarios],
+        html_out=html_out,
+        catalog=catalog,
+        json_out=json_out,
+    )
+
+
+def run_comparison(
+    plans: Sequence[tuple[str, dict[str, str]]],
+    *,
+    names: Sequence[str] | None,
+    html_out: str | None,
+    catalog: list[str] | None,
+    json_out: bool,
+) -> None:
+    """Solve each (scenario file, overrides), then print, write and/or emit the comparison."""
+    from computeplan import api
+    from computeplan.files import write_atomic
+    from computeplan.fleet.compare import compare_plans
+    from computeplan.report import safe_text
+
+    if html_out is not None:
+        require_path(html_out, "--html")
+    files = list(dict.fromkeys(p for p, _ in plans))
+    inputs = guard_output(html_out, what="report", catalog=catalog, files=files, efficiency=True) if html_out else []
+    cat = cli_catalog(catalog)
+    results = []
+    for i, (path, overrides) in enumerate(plans):
+        if not json_out and sys.stderr.isatty():
+            sys.stderr.write(f"\r\033[Kplanning {i + 1}/{len(plans)}: {safe_text(path, markup=False)} ...")
+            sys.stderr.flush()
+        results.append(api.plan(path, overrides=overrides, catalog=cat))
+    if not json_out and sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    comparison = compare_plans(results, names)
+    if html_out:
+        from computeplan.report.compare_report import comparison_html
+
+        write_atomic(html_out, comparison_html(comparison, cat), inputs=inputs, what="report")
+    if json_out:
+        print_json({**comparison.to_dict(), "html": html_out})
+        return
+    from computeplan.report.compare_report import print_comparison
+
+    print_comparison(comparison)
+    if html_out:
+        typer.echo(f"wrote {safe_text(html_out, markup=False)}")
