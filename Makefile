@@ -18,13 +18,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,profile]'
+	$(BIN)/python -m pip install -q -e '.[dev,profile,sweep]'
 	touch $@ $(VENV)/.installed
 
 ## demo: install and run the flagship scenario end to end (writes plan-report.html), then the other models
 demo: $(VENV)/.installed
 	$(BIN)/computeplan plan scenarios/cloud-commitment-100b-5gw.yaml --report plan-report.html
-	@echo "open plan-report.html in a browser for the charts"
+	$(BIN)/computeplan plan scenarios/cloud-commitment-100b-5gw.yaml --samples 200 --seed 1 \
+		--report plan-report.html
+	@echo "open plan-report.html in a browser for the charts (P10-P90 bands from 200 draws at the end)"
+	$(BIN)/computeplan compare scenarios/cloud-commitment-100b-5gw.yaml scenarios/portfolio-diversified.yaml \
+		scenarios/own-build.yaml --html compare-report.html
 	$(BIN)/computeplan chips
 	$(BIN)/computeplan systems
 	$(BIN)/computeplan models

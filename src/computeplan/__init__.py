@@ -27,6 +27,8 @@ _EXPORTS = {
     "ServingResult": "computeplan.estimate.serving",
     "PlanResult": "computeplan.fleet.results",
     "compare_plans": "computeplan.fleet.compare",
+    "monte_carlo": "computeplan.fleet.sweep",
+    "SweepResult": "computeplan.fleet.sweep",
     "Comparison": "computeplan.fleet.compare",
     "ValidationReport": "computeplan.calibration.service",
     "GoodputEstimate": "computeplan.perf.goodput",
@@ -78,6 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from computeplan.fleet.compare import Comparison, compare_plans
     from computeplan.fleet.results import PlanResult
     from computeplan.fleet.scenario import Scenario, load_scenario
+    from computeplan.fleet.sweep import SweepResult, monte_carlo
     from computeplan.perf.goodput import GoodputEstimate
     from computeplan.profiling.device_profile import DeviceProfile, load_profile
     from computeplan.profiling.measure import measure_device

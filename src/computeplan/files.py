@@ -344,3 +344,57 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class ResumableParquet:
+    """Rows written as they finish, so that an interrupted job resumes: each batch is a Parquet file in
+    ``OUT.parts/`` beside a fingerprint of the job (``sweep.json``); :meth:`finish` writes all rows to ``out``
+    (atomically) and removes the parts. A finished ``out`` is never overwritten, and parts of a different job
+    (another fingerprint) are never mixed in: both are ``error``s naming the path."""
+
+    def __init__(self, out: str | Path, fingerprint: str, *, error: type[ComputeplanError] = ComputeplanError) -> None:
+        self.out = Path(out)
+        self.dir = self.out.with_name(self.out.name + ".parts")
+        self.fingerprint = fingerprint
+        self.error = error
+
+    def load(self) -> list[dict[str, Any]]:
+        """The rows of the parts already written (none for a new job, whose directory it creates)."""
+        import json
+
+        import pandas as pd
+
+        if self.out.exists():
+            raise self.error(f"{_show(self.out)}: exists; a finished sweep is not overwritten (choose another --out)")
+        meta = self.dir / "sweep.json"
+        if not self.dir.exists():
+            self.dir.mkdir(parents=True)
+            meta.write_text(json.dumps({"fingerprint": self.fingerprint}), encoding="utf-8")
+            return []
+        if not meta.exists() or json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") != self.fingerprint:
+            raise self.error(
+                f"{_show(self.dir)}: holds the parts of a different sweep (scenario, inputs, samples or seed differ); "
+                "remove it or choose another --out"
+            )
+        rows: list[dict[str, Any]] = []
+        for part in sorted(self.dir.glob("part-*.parquet")):
+            rows += [{str(k): v for k, v in r.items()} for r in pd.read_parquet(part).to_dict("records")]
+        return rows
+
+    def write(self, rows: list[dict[str, Any]], first: int) -> None:
+        """One batch of rows, named by its first row's number (so the parts sort in order)."""
+        import pandas as pd
+
+        path = self.dir / f"part-{first:08d}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        tmp.replace(path)
+
+    def finish(self, frame: Any) -> None:
+        """Write ``frame`` (a DataFrame) to ``out`` and remove the parts."""
+        import shutil
+
+        tmp = self.out.with_name(self.out.name + ".tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(self.out)
+        shutil.rmtree(self.dir)

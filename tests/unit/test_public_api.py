@@ -31,6 +31,8 @@ EXPECTED = {
     "PlanResult",
     "Comparison",
     "compare_plans",
+    "monte_carlo",
+    "SweepResult",
     "ValidationReport",
     "GoodputEstimate",
     "TrainingJob",

@@ -492,6 +492,20 @@ def plan(
             "grid); --report then writes the comparison page"
         ),
     ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            help="Monte Carlo: plan this many draws of the uncertain inputs (the scenario's uncertain:, "
+            "each chip's model error, announced chips' ranges) and give P10/P50/P90"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draws (the same seed gives the same draws anywhere)")] = 0,
+    backend: Annotated[str, typer.Option(help="where draws run: local (a process pool) or ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="--backend ray: the cluster's HOST:PORT [default: local]")] = None,
+    workers: Annotated[int | None, typer.Option(help="--backend local: processes [default: CPU count]")] = None,
+    out: Annotated[
+        str | None, typer.Option(help="write the draws to this Parquet file (an interrupted sweep resumes)")
+    ] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -527,6 +541,12 @@ def plan(
     result = api.plan(scenario, overrides=parse_set_options(set_), catalog=cat, progress=progress)
     if not json_out and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
+    if samples is not None:
+        from computeplan.cli.fleet import run_monte_carlo
+
+        options = {"seed": seed, "backend": backend, "address": address, "workers": workers, "out": out}
+        run_monte_carlo(result, scenario, parse_set_options(set_), cat, samples, options, report, inputs, json_out)
+        return
     if report:
         from computeplan.report.plan_report import plan_html
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +20,10 @@ from computeplan.cli.options import (
     print_json,
     require_path,
 )
+
+if TYPE_CHECKING:
+    from computeplan.catalog.loader import Catalog
+    from computeplan.fleet.results import PlanResult
 
 
 def compare(
@@ -38,8 +43,6 @@ def compare(
     own-build.yaml)."""
     for path in scenarios:
         require_path(path, "SCENARIO.yaml")
-    from pathlib import Path
-
     run_comparison(
         [(p, parse_set_options(set_)) for p in scenarios],
         names=[Path(p).stem for p in scenarios],
@@ -89,3 +92,65 @@ def run_comparison(
     print_comparison(comparison)
     if html_out:
         typer.echo(f"wrote {safe_text(html_out, markup=False)}")
+
+
+def run_monte_carlo(
+    point: PlanResult,
+    scenario: str,
+    overrides: dict[str, str],
+    catalog: Catalog,
+    samples: int,
+    options: dict[str, Any],
+    report: str | None,
+    inputs: list[Path],
+    json_out: bool,
+) -> None:
+    """``plan --samples N``: the draws with a progress bar, then the bands (terminal, JSON, or the report)."""
+    from computeplan.files import write_atomic
+    from computeplan.fleet.sweep import monte_carlo
+    from computeplan.report import safe_text
+    from computeplan.report.uncertainty_report import print_sweep, sweep_html, to_dict
+
+    out = options.pop("out")
+    if out is not None:
+        require_path(out, "--out")
+    bar = _progress_bar(json_out)
+    try:
+        sweep = monte_carlo(
+            scenario, samples=samples, overrides=overrides, catalog=catalog, out=out, progress=bar.update, **options
+        )
+    finally:
+        bar.close()
+    if report:
+        from computeplan.report.plan_report import plan_html
+
+        write_atomic(report, plan_html(point, catalog, sweep_html(sweep, point)), inputs=inputs, what="report")
+    if json_out:
+        print_json({**to_dict(sweep, point, out), "report": report})
+        return
+    print_sweep(sweep, point)
+    for path in (out, report):
+        if path:
+            typer.echo(f"wrote {safe_text(path, markup=False)}")
+
+
+class _progress_bar:
+    """A rich progress bar on stderr when it is a terminal (and not --json); silent otherwise."""
+
+    def __init__(self, json_out: bool) -> None:
+        self.bar = None
+        if not json_out and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("planning draws", total=None)
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -19,13 +19,13 @@ try:
     from typer._click.exceptions import NoArgsIsHelpError as NoArgsIsHelpError
     from typer._click.exceptions import UsageError as UsageError
 except ImportError:  # pragma: no cover - an older typer runs on click itself
-    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
         ClickException as ClickException,
     )
-    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
         NoArgsIsHelpError as NoArgsIsHelpError,
     )
-    from click.exceptions import UsageError as UsageError  # type: ignore[import-not-found,no-redef,unused-ignore]
+    from click.exceptions import UsageError as UsageError  # type: ignore[import-not-found,no-redef,assignment,unused-ignore]
 
 if TYPE_CHECKING:
     from computeplan.catalog.loader import Catalog

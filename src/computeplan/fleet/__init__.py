@@ -28,10 +28,16 @@ def solve_scenario(
     """Price every chip for every workload, build the LP, solve it with HiGHS and summarize the plan (training
     counted at the jobs it can run, :func:`settle_jobs`), with the cost-plus check of its rents."""
     from computeplan.fleet.inputs import build_inputs
+
+    return solve_inputs(scenario, build_inputs(scenario, catalog, tables, progress=progress), catalog)
+
+
+def solve_inputs(scenario: Scenario, inputs: FleetInputs, catalog: Catalog) -> PlanResult:
+    """Solve the LP of priced ``inputs`` and summarize it (training counted at the jobs it can run,
+    :func:`settle_jobs`), with the cost-plus check of its rents."""
     from computeplan.fleet.lp import build_and_solve
     from computeplan.fleet.results import summarize
 
-    inputs = build_inputs(scenario, catalog, tables, progress=progress)
     solution = build_and_solve(scenario, inputs)
     if solution.status == 0 and scenario.training:
         inputs = settle_jobs(inputs, solution, scenario, catalog)

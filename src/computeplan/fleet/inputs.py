@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -204,36 +204,56 @@ def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: 
     return ServingRate(tokens, found.estimate.layout, calibration=efficiency.calibration)
 
 
+TrainingKey = tuple[str, int, float, str, int]  # model, seq_len, global batch tokens, chip, cluster chips
+ServingKey = tuple[str, int, int, float | None, str]  # model, input, output, TPOT target ms, chip
+
+
+@dataclass
+class Pricing:
+    """What the performance models said, keyed by everything the answer depends on, so that plans of the same
+    workloads (a sweep's draws, a comparison) price each (workload, chip) once. Picklable: a process pool's
+    workers get a copy."""
+
+    training: dict[TrainingKey, TrainingRate | str] = field(default_factory=dict)
+    serving: dict[ServingKey, ServingRate | str] = field(default_factory=dict)
+    goodput_curves: dict[tuple[str, float], np.ndarray] = field(default_factory=dict)  # (model, run days)
+
+
+def training_key(job: TrainingWorkload, chip: str, cluster: int) -> TrainingKey:
+    return (job.model, job.seq_len, job.global_batch_tokens, chip, cluster)
+
+
 def price_training(
     scenario: Scenario,
     catalog: Catalog,
     tables: EfficiencyTables,
+    pricing: Pricing,
     progress: Callable[[str], None] | None = None,
-) -> dict[tuple[int, str, int], TrainingRate | str]:
-    """Each distinct (workload, chip, cluster size) priced once: its rate, or why it cannot train. The layout
-    searches run on a thread pool (their numpy kernels release the GIL: 1.4x on two cores for three chips)."""
+) -> None:
+    """Price each (workload, chip, cluster size) not yet in ``pricing``: its rate, or why it cannot train. The
+    layout searches run on a thread pool (their numpy kernels release the GIL: 1.4x on two cores for three chips)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    keys: dict[tuple[int, str, int], None] = {}
-    for w, job in enumerate(scenario.training):
+    todo: dict[TrainingKey, TrainingWorkload] = {}
+    for job in scenario.training:
         for option in scenario.chips:
-            if job.chips is None or option.chip in job.chips:
-                keys[(w, option.chip, option.training_cluster_chips)] = None
+            key = training_key(job, option.chip, option.training_cluster_chips)
+            if (job.chips is None or option.chip in job.chips) and key not in pricing.training:
+                todo[key] = job
 
-    def price(key: tuple[int, str, int]) -> TrainingRate | str:
-        w, chip, cluster = key
-        job = scenario.training[w]
+    def price(key: TrainingKey) -> TrainingRate | str:
+        job, chip, cluster = todo[key], key[3], key[4]
         try:
             return training_rate(job, chip, cluster, catalog, tables)
         except ComputeplanError as exc:
             return f"{chip} cannot train {job.model} on {cluster} chips: {exc}"
 
-    for w, chip, _ in keys:
+    for key in todo:
         if progress:
-            progress(f"training {scenario.training[w].model} on {chip}")
-    workers = max(1, min(len(keys), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(keys, pool.map(price, keys), strict=True))
+            progress(f"training {key[0]} on {key[3]}")
+    if todo:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+            pricing.training.update(zip(todo, pool.map(price, todo), strict=True))
 
 
 def check_ids(scenario: Scenario, catalog: Catalog) -> None:
@@ -256,8 +276,11 @@ def build_inputs(
     tables: EfficiencyTables,
     *,
     progress: Callable[[str], None] | None = None,
+    pricing: Pricing | None = None,
 ) -> FleetInputs:
-    """The LP's arrays for ``scenario``. Identical (workload, chip, cluster size) pairs are priced once."""
+    """The LP's arrays for ``scenario``. Identical (workload, chip, cluster size) pairs are priced once; with
+    ``pricing``, what it already holds is not priced again (and what is priced is added to it)."""
+    pricing = Pricing() if pricing is None else pricing
     check_ids(scenario, catalog)
     ppy = scenario.periods_per_year
     n_t = scenario.years * ppy
@@ -301,14 +324,13 @@ def build_inputs(
     labels = unique_labels(labels)
     train_labels, serve_labels = workload_labels(scenario)
     train_rate = np.zeros((len(scenario.training), k_n))
-    train_cache = price_training(scenario, catalog, tables, progress)
-    serve_cache: dict[tuple[int, str], ServingRate | str] = {}
+    price_training(scenario, catalog, tables, pricing, progress)
     rates: list[RateRow] = []
     for w, job in enumerate(scenario.training):
         for k, option in enumerate(scenario.chips):
             if job.chips is not None and option.chip not in job.chips:
                 continue
-            rate = train_cache[(w, option.chip, option.training_cluster_chips)]
+            rate = pricing.training[training_key(job, option.chip, option.training_cluster_chips)]
             if isinstance(rate, str):
                 notes.append(rate)
                 continue
@@ -328,12 +350,12 @@ def build_inputs(
         for k, option in enumerate(scenario.chips):
             if serve.chips is not None and option.chip not in serve.chips:
                 continue
-            skey = (w, option.chip)
-            if skey not in serve_cache:
+            skey = (serve.model, serve.input_len, serve.output_len, serve.tpot_ms, option.chip)
+            if skey not in pricing.serving:
                 if progress:
                     progress(f"serving {serve.model} on {option.chip}")
-                serve_cache[skey] = serving_rate(serve, option.chip, catalog, tables)
-            srate = serve_cache[skey]
+                pricing.serving[skey] = serving_rate(serve, option.chip, catalog, tables)
+            srate = pricing.serving[skey]
             if isinstance(srate, str):
                 notes.append(f"{option.chip} cannot serve {serve.model}: {srate}")
                 continue
@@ -386,14 +408,18 @@ def build_inputs(
         rates=tuple(rates),
         **scenario_terms(scenario, train_demand),
     )
-    return with_goodput(inputs, scenario, catalog)
+    return with_goodput(inputs, scenario, catalog, pricing)
 
 
 JOB_SIZES_PER_OCTAVE = 8  # resolution of the job-size grid the goodput curve is taken on
 
 
 def training_jobs(
-    job: TrainingWorkload, catalog: Catalog, flop_per_chip_hour: np.ndarray, run_flop: np.ndarray
+    job: TrainingWorkload,
+    catalog: Catalog,
+    flop_per_chip_hour: np.ndarray,
+    run_flop: np.ndarray,
+    pricing: Pricing | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chips per training job and its goodput, [k, t], for each option's rate (FLOP per chip-hour before failures)
     and each period's frontier run.
@@ -405,7 +431,11 @@ def training_jobs(
     the run and the chip, not from the fleet, so the plan stays a linear program and the goodput it applies is the
     one ``computeplan goodput --chips n`` prints."""
     sizes = 2.0 ** np.arange(0.0, np.log2(MAX_TRAINING_CHIPS) + 1e-9, 1.0 / JOB_SIZES_PER_OCTAVE)
-    good = training_goodput(job, catalog, sizes)
+    curves = pricing.goodput_curves if pricing is not None else {}
+    key = (job.model, job.run_days)
+    if key not in curves:
+        curves[key] = training_goodput(job, catalog, sizes)
+    good = curves[key]
     useful = sizes * good
     best = int(np.argmax(useful))
     rate_s = np.asarray(flop_per_chip_hour, float)[:, None] / SECONDS_PER_HOUR
@@ -423,12 +453,16 @@ def training_jobs(
     return chips, goodput
 
 
-def with_goodput(inputs: FleetInputs, scenario: Scenario, catalog: Catalog) -> FleetInputs:
+def with_goodput(
+    inputs: FleetInputs, scenario: Scenario, catalog: Catalog, pricing: Pricing | None = None
+) -> FleetInputs:
     """``inputs`` with each training workload's job size and goodput per option and period (:func:`training_jobs`)."""
     shape = (len(scenario.training), *inputs.add_allowed.shape)
     good, chips = np.ones(shape), np.ones(shape)
     for w, job in enumerate(scenario.training):
-        chips[w], good[w] = training_jobs(job, catalog, inputs.train_flop_per_chip_hour[w], inputs.train_demand_flop[w])
+        chips[w], good[w] = training_jobs(
+            job, catalog, inputs.train_flop_per_chip_hour[w], inputs.train_demand_flop[w], pricing
+        )
     return replace(inputs, train_goodput=good, train_goodput_chips=chips)
 
 

@@ -276,6 +276,46 @@ class Contract(_Strict):
     about: Source = Source()
 
 
+Number = float | str  # a plain number, or one with its unit as the field takes it ("2.2 USD/h", "$100B", "5 GW")
+
+
+class Distribution(_Strict):
+    """An uncertain input (``uncertain:`` maps a dotted field path to one): exactly one of ``uniform: [low, high]``,
+    ``triangular: [low, mode, high]``, ``lognormal: [p10, p90]`` (the 10th and 90th percentiles) or
+    ``choice: [a, b, ...]`` with optional ``weights``. Values carry the field's unit, the same in every entry."""
+
+    uniform: list[Number] | None = Field(default=None, min_length=2, max_length=2)
+    triangular: list[Number] | None = Field(default=None, min_length=3, max_length=3)
+    lognormal: list[Number] | None = Field(default=None, min_length=2, max_length=2)
+    choice: list[Any] | None = Field(default=None, min_length=1)
+    weights: list[float] | None = None
+    about: Source = Source()
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Distribution:
+        forms = [name for name in ("uniform", "triangular", "lognormal", "choice") if getattr(self, name) is not None]
+        if len(forms) != 1:
+            raise ValueError("give exactly one of uniform, triangular, lognormal or choice")
+        if self.weights is not None and (self.choice is None or len(self.weights) != len(self.choice)):
+            raise ValueError("weights go with choice, one per value")
+        if self.weights is not None and (min(self.weights) < 0 or sum(self.weights) <= 0):
+            raise ValueError("weights are >= 0 and not all 0")
+        from computeplan.fleet.uncertainty import parse_numbers
+
+        values = self.uniform or self.triangular or self.lognormal
+        if values is not None:
+            numbers, _ = parse_numbers(values)
+            if list(numbers) != sorted(numbers):
+                raise ValueError(f"{forms[0]} values must not decrease, got {values}")
+            if self.lognormal is not None and numbers[0] <= 0:
+                raise ValueError("lognormal percentiles must be > 0")
+        return self
+
+    @property
+    def form(self) -> str:
+        return next(n for n in ("uniform", "triangular", "lognormal", "choice") if getattr(self, n) is not None)
+
+
 def _problem(path: str, problem: str) -> PydanticCustomError:
     """A cross-field error at ``path`` (pydantic would place it at the scenario's root)."""
     return PydanticCustomError("scenario_field", "{path}: {problem}", {"path": path, "problem": problem})
@@ -299,6 +339,9 @@ class Scenario(_Strict):
     power: PowerSpec
     money: MoneySpec = MoneySpec()
     availability: float = Field(default=0.95, gt=0, le=1, description="fraction of chip time that can be used")
+    uncertain: dict[str, Distribution] = Field(
+        default_factory=dict, description="dotted field path -> distribution, for plan --samples"
+    )
 
     _overrides: tuple[tuple[str, str], ...] = PrivateAttr(default=())
 

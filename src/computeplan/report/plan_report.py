@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -26,7 +26,7 @@ h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}table{border
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}
 .headline li{margin:.3em 0}.warn{color:#a33}.chart{display:block;margin:12px 0}"""
 
-SPEND_CATEGORIES = {"cloud_rent": "rent_usd", "chips_capex": "capex_usd", "energy": "energy_usd"}  # chart series
+SPEND_CATEGORIES = {"cloud rent": "rent_usd", "chips bought": "capex_usd", "energy": "energy_usd"}  # chart series
 HEADLINE_OPTIONS = 8  # options named in the headline's chip-years; the rest are summed
 HTML_OPTIONS = 12  # option columns of the HTML year-by-year table; the rest are summed into one column
 OPTIONAL_COLUMNS = ["$/Mtok", "tokens served", "training FLOP", "GW"]  # dropped first, in this order, to fit
@@ -219,15 +219,38 @@ def _charts(result: PlanResult, catalog: Catalog | None = None) -> list[str]:
     return charts
 
 
+def layout_text(layout: Mapping[str, object]) -> str:
+    """A serving layout in words: ``tp 1, pp 2, batch 256, fp8 weights, fp8 KV cache``."""
+    words = {"weight_precision": "weights", "kv_precision": "KV cache"}
+    parts = [f"{v} {words[k]}" if k in words else f"{k} {v}" for k, v in layout.items()]
+    return ", ".join(parts)
+
+
 def _assumptions(result: PlanResult, catalog: Catalog) -> list[list[str]]:
     sc = result.scenario
     rows = []
-    for option in sc.chips:
-        chip = catalog.chip(option.chip)
+    for contract in sc.contracts:
+        capacity = f", capacity {[round(w / 1e9, 2) for w in contract.capacity_w]} GW" if contract.capacity_w else ""
         rows.append(
             [
-                f"chip {option.chip} ({option.mode})",
-                f"{option.first_year}-{option.last_year}, supply {option.supply_per_year:,.0f}/yr, "
+                f"contract {contract.name}",
+                f"commitment ${contract.commitment_usd / 1e9:,.0f}B"
+                + (" take-or-pay" if contract.take_or_pay else " to spend on chips")
+                + f"{capacity}; {contract.about.note}",
+                contract.about.source,
+            ]
+        )
+    for label, option in zip(result.inputs.labels, sc.chips, strict=True):
+        chip = catalog.chip(option.chip)
+        installed = (
+            f"{option.installed.chips:,.0f} installed until {option.installed.until_year}; "
+            if option.installed is not None
+            else ""
+        )
+        rows.append(
+            [
+                f"chip option {label}" + (f" (contract {option.contract})" if option.contract else ""),
+                f"{installed}{option.first_year}-{option.last_year}, supply {option.supply_per_year:,.0f}/yr, "
                 f"{option.lifetime_years:g}-year term, discount {option.committed_discount:.0%}, "
                 f"price {option.price_usd_per_hour or 'catalog'} $/h; {option.about.note}",
                 f"catalog: {chip.bf16_flops_per_s.source} ({chip.bf16_flops_per_s.confidence.value})",
@@ -267,6 +290,12 @@ def _assumptions(result: PlanResult, catalog: Catalog) -> list[list[str]]:
             sc.money.about.source,
         ]
     )
+    for path, dist in sc.uncertain.items():
+        values = getattr(dist, dist.form)
+        weights = f" (weights {dist.weights})" if dist.weights else ""
+        rows.append(
+            [f"uncertain {path}", f"{dist.form} {values}{weights}", dist.about.source or "plan --samples draws it"]
+        )
     for path, value in result.overrides:
         rows.append([f"override {path}", value, "set for this plan"])
     return rows
@@ -279,12 +308,13 @@ def _rate_rows(result: PlanResult) -> list[list[str]]:
         if r.mfu is not None:
             detail = f"MFU {r.mfu:.2f} (against the peak of the precision it runs at); goodput: see the answers"
         else:
-            detail = str(dict(r.layout or {}))
+            detail = layout_text(r.layout or {})
         rows.append([r.workload, r.option, f"{per_hour:.3e}", r.calibration, detail])
     return rows
 
 
-def plan_html(result: PlanResult, catalog: Catalog) -> str:
+def plan_html(result: PlanResult, catalog: Catalog, extra: str = "") -> str:
+    """The plan as one self-contained page; ``extra`` is HTML put after the charts (the uncertainty section)."""
     sc = result.scenario
     title = html.escape(plan_title(result))
     binding = _table(["constraint", "where", "shadow price", "unit"], _binding_rows(result, 40))
@@ -298,7 +328,7 @@ def plan_html(result: PlanResult, catalog: Catalog) -> str:
 <h1>{title}</h1>
 <p>{html.escape(sc.description)}</p>
 <h2>Answers</h2><ul class="headline">{answer_items}{warnings}</ul>
-<h2>Charts</h2>{"".join(_charts(result, catalog))}
+<h2>Charts</h2>{"".join(_charts(result, catalog))}{extra}
 <h2>Binding constraints and shadow prices</h2>{binding}
 <h2>Year by year</h2>{periods_table}
 <h2>What a chip-hour delivers (from the performance models)</h2>{rates}
