@@ -54,7 +54,7 @@ def inputs(
     k_n = len(sc.chips)
     train_demand_flop = np.array([list(train_demand)] * len(sc.training)).reshape(len(sc.training), t_n)
     return FleetInputs(
-        labels=[f"{c.chip} (rent)" for c in sc.chips],
+        labels=[c.label or f"{c.chip} (rent)" for c in sc.chips],
         chip_ids=[c.chip for c in sc.chips],
         announced=[False] * k_n,
         periods=[str(sc.start_year + t) for t in range(t_n)],

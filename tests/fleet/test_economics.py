@@ -217,3 +217,17 @@ def test_an_infeasible_plan_names_the_yearly_budgets_when_they_are_the_limit():
     assert solution.status == 2
     assert solution.message.startswith("infeasible: the yearly budgets (money.budget_per_year_usd) cannot hold")
     assert "spend accounting" not in solution.message
+
+
+def test_break_even_prices_are_where_the_choice_flips():
+    from computeplan.fleet.breakeven import break_even
+
+    one = scenario()
+    cheap = {**one.chips[0].model_dump(), "label": "cheap"}
+    dear = {**one.chips[0].model_dump(), "label": "dear", "price_usd_per_hour": 3.0}
+    two = Scenario.model_validate({**one.model_dump(), "chips": [cheap, dear]})
+    inp = replace(inputs(two), rent_usd_per_chip_period=np.array([2.0, 3.0]) * 8760)
+    flips = break_even(two, inp)
+    # the same chip at $2 and $3 an hour: the dear one is chosen below $2, the cheap one stays up to $3
+    assert not flips.loc["dear", "chosen"] and flips.loc["dear", "break_even"] == pytest.approx(2.0, rel=0.02)
+    assert flips.loc["cheap", "chosen"] and flips.loc["cheap", "break_even"] == pytest.approx(3.0, rel=0.02)

@@ -120,3 +120,14 @@ def test_compare_and_vary_on_the_cli(capsys, tmp_path):
     assert names == ["money.discount_rate=0.05", "money.discount_rate=0.12"]
     code, _, err = run(capsys, "plan", str(SET[0]), "--vary", "money.discount_rate")
     assert code == 2 and "expected key=v1,v2" in err
+
+
+def test_break_even_prices_on_the_cli(capsys):
+    code, out, err = run(capsys, "plan", str(SET[2]), "--break-even", "--json")
+    assert code == 0, err
+    flips = {row["option"]: row for row in json.loads(out)["break_even"]}
+    own = flips["gb300 (own)"]
+    assert own["mode"] == "buy" and own["chosen"] and own["break_even"] > own["price"] == 47_000
+    assert not flips["trn3 (rent)"]["chosen"] and flips["trn3 (rent)"]["break_even"] < 1.94
+    code, out, err = run(capsys, "plan", str(SET[2]), "--break-even")
+    assert code == 0 and "- trn3 (rent) would be chosen below $" in out and "gb300 (own) stays chosen up to $" in out

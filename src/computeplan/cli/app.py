@@ -506,6 +506,9 @@ def plan(
     out: Annotated[
         str | None, typer.Option(help="write the draws to this Parquet file (an interrupted sweep resumes)")
     ] = None,
+    break_even: Annotated[
+        bool, typer.Option("--break-even", help="the price at which each option's choice flips (re-solves the plan)")
+    ] = False,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -547,6 +550,11 @@ def plan(
         options = {"seed": seed, "backend": backend, "address": address, "workers": workers, "out": out}
         run_monte_carlo(result, scenario, parse_set_options(set_), cat, samples, options, report, inputs, json_out)
         return
+    flips = None
+    if break_even:
+        from computeplan.fleet.breakeven import break_even as find_break_even
+
+        flips = find_break_even(result.scenario, result.inputs)
     if report:
         from computeplan.report.plan_report import plan_html
 
@@ -554,11 +562,17 @@ def plan(
     if json_out:
         from computeplan.report.plan_report import headline
 
-        print_json({**result.to_dict(), "headline": headline(result, cat), "report": report})
+        extra = {"break_even": flips.reset_index().to_dict("records")} if flips is not None else {}
+        print_json({**result.to_dict(), "headline": headline(result, cat), **extra, "report": report})
         return
     from computeplan.report.plan_report import print_plan
 
     print_plan(result, cat)
+    if flips is not None:
+        from computeplan.report.plan_answers import break_even_lines
+
+        for line in break_even_lines(flips):
+            typer.echo(f"- {safe_text(line, markup=False)}")
     if report:
         typer.echo(f"wrote {safe_text(report, markup=False)}")
 

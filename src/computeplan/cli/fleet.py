@@ -60,10 +60,14 @@ def run_comparison(
     catalog: list[str] | None,
     json_out: bool,
 ) -> None:
-    """Solve each (scenario file, overrides), then print, write and/or emit the comparison."""
-    from computeplan import api
+    """Solve each (scenario file, overrides), then print, write and/or emit the comparison. The plans share one
+    :class:`~computeplan.fleet.inputs.Pricing`: a (workload, chip) that several plans use is priced once."""
+    from computeplan.estimate.efficiency import as_efficiency_tables
     from computeplan.files import write_atomic
+    from computeplan.fleet import solve_inputs
     from computeplan.fleet.compare import compare_plans
+    from computeplan.fleet.inputs import Pricing, build_inputs
+    from computeplan.fleet.scenario import load_scenario
     from computeplan.report import safe_text
 
     if html_out is not None:
@@ -71,12 +75,14 @@ def run_comparison(
     files = list(dict.fromkeys(p for p, _ in plans))
     inputs = guard_output(html_out, what="report", catalog=catalog, files=files, efficiency=True) if html_out else []
     cat = cli_catalog(catalog)
+    tables, pricing = as_efficiency_tables(None), Pricing()
     results = []
     for i, (path, overrides) in enumerate(plans):
         if not json_out and sys.stderr.isatty():
             sys.stderr.write(f"\r\033[Kplanning {i + 1}/{len(plans)}: {safe_text(path, markup=False)} ...")
             sys.stderr.flush()
-        results.append(api.plan(path, overrides=overrides, catalog=cat))
+        scenario = load_scenario(path, overrides)
+        results.append(solve_inputs(scenario, build_inputs(scenario, cat, tables, pricing=pricing), cat))
     if not json_out and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     comparison = compare_plans(results, names)

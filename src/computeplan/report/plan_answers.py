@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from computeplan.catalog.loader import Catalog
 from computeplan.fleet.lp import Constraint
 from computeplan.fleet.results import PlanResult
@@ -264,3 +266,27 @@ def _calibration(result: PlanResult) -> list[str]:
         kinds.setdefault(str(calibration), []).append(f"{chip} ({str(workload).split()[0]})")
     parts = [f"{kind}: {', '.join(dict.fromkeys(items))}" for kind, items in kinds.items()]
     return [f"Performance model per chip: {'; '.join(parts)}."]
+
+
+def break_even_lines(frame: pd.DataFrame) -> list[str]:
+    """Each option's break-even price in words: chosen below X (left out today) or chosen up to X (chosen today)."""
+    lines = []
+    for option, row in frame.iterrows():
+        unit = "/chip-hour" if row["mode"] == "rent" else " a chip"
+
+        def price(value: float, unit: str = unit) -> str:
+            return (f"${value:,.2f}" if value < 1e3 else usd(value)) + unit
+
+        now = price(float(row["price"]))
+        if math.isnan(float(row["break_even"])):
+            flip = "at any price from 1/64x to 64x today's"
+            lines.append(f"{option} is {'chosen' if row['chosen'] else 'left out'} {flip} (now {now}).")
+        elif row["chosen"]:
+            lines.append(
+                f"{option} stays chosen up to {price(float(row['break_even']))} ({row['factor']:.2f}x; now {now})."
+            )
+        else:
+            lines.append(
+                f"{option} would be chosen below {price(float(row['break_even']))} ({row['factor']:.2f}x; now {now})."
+            )
+    return lines
