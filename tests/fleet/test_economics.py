@@ -231,3 +231,87 @@ def test_break_even_prices_are_where_the_choice_flips():
     # the same chip at $2 and $3 an hour: the dear one is chosen below $2, the cheap one stays up to $3
     assert not flips.loc["dear", "chosen"] and flips.loc["dear", "break_even"] == pytest.approx(2.0, rel=0.02)
     assert flips.loc["cheap", "chosen"] and flips.loc["cheap", "break_even"] == pytest.approx(3.0, rel=0.02)
+
+
+# ------------------------------------------------------------------ found in review (each failed before its fix)
+
+
+def test_a_contract_and_a_total_commitment_of_the_same_money_overlap():
+    sc = scenario(
+        **RICH,
+        **{
+            "contracts": [{"name": "cloud", "commitment_usd": 1e8}],
+            "chips.0.contract": "cloud",
+            "money.commitment_usd": 1e8,
+        },
+    )
+    result = solve(sc, inputs(sc, supply=100.0))
+    spent = 200 * RENT_YEAR
+    assert result.totals.unspent_commitment_usd == pytest.approx(1e8 - spent)  # once, not twice
+    assert result.totals.spend_usd == pytest.approx(1e8)
+
+
+def test_min_cost_training_is_not_capped_by_runs_per_year():
+    sc = scenario(
+        **{
+            "inference": [],
+            "training": [{"model": "llama3-8b", "run_flop": {"values": [1e21, 1e21]}, "runs_per_year": 0.5}],
+        }
+    )
+    result = solve(sc, inputs(sc, train_rate=1e18, train_demand=(1e21, 1e21)))
+    assert result.training["training_flop"].tolist() == pytest.approx([1e21, 1e21])
+    assert result.training["shortfall_flop"].sum() == pytest.approx(0.0, abs=1e9)
+
+
+def test_a_facility_powers_only_its_life():
+    sc = scenario(
+        **RICH,
+        **{
+            "years": 3,
+            "power.available_w": [0.0, 0.0, 0.0],
+            "power.buildable_w_per_year": 1e6,
+            "power.build_lead_years": 0,
+            "power.capex_usd_per_w": 0.01,
+            "power.facility_life_years": 1,
+            "inference.0.tokens_per_day.values": [1.0] * 3,
+            "chips.0.last_year": 2028,
+        },
+    )
+    result = solve(sc, inputs(sc, token_demand=[8.76e9] * 3))
+    built = result.periods["facility_built_w"].to_numpy()
+    # a one-year facility must be rebuilt every year to keep 1,000 chips (1 MW) running
+    assert built.tolist() == pytest.approx([1e6, 1e6, 1e6])
+
+
+def test_labels_that_collide_after_numbering_stay_unique():
+    from computeplan.fleet.inputs import unique_labels
+
+    assert unique_labels(["a", "a", "a #1"]) == ["a #2", "a #3", "a #1"]
+    assert unique_labels(["a", "b", "a"]) == ["a #1", "b", "a #2"]
+
+
+def test_the_reported_npv_is_the_one_the_plan_was_solved_for(catalog_flagship_variant):
+    result, scenario_ = catalog_flagship_variant
+    solution = build_and_solve(scenario_, result.inputs)  # the inputs of the last solve, goodput settled
+    assert -solution.objective * solution.units.usd == pytest.approx(result.totals.npv_usd, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def catalog_flagship_variant():
+    """The flagship without its training cap and on a small contract: the plan trains on fewer chips than the
+    jobs it priced, so the jobs are settled and the plan solved again."""
+    import computeplan
+    from computeplan.fleet.scenario import load_scenario
+    from tests.fleet.test_flagship_set import FLAGSHIP
+
+    overrides = {
+        "years": "3",
+        "training.0.runs_per_year": "null",
+        "contracts.0.capacity_w": "50 MW",
+        "chips.0.installed.chips": "1000",
+        "inference.0.service_floor": "0",
+        "inference.0.value_usd_per_million_tokens": "0.01",
+        "contracts.0.commitment_usd": "0",
+    }
+    result = computeplan.plan(FLAGSHIP, overrides=overrides)
+    return result, load_scenario(FLAGSHIP, overrides)

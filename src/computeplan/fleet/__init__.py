@@ -32,36 +32,46 @@ def solve_scenario(
     return solve_inputs(scenario, build_inputs(scenario, catalog, tables, progress=progress), catalog)
 
 
+SETTLE_ROUNDS = 6  # re-solves at most, each with the jobs the previous plan could run
+
+
 def solve_inputs(scenario: Scenario, inputs: FleetInputs, catalog: Catalog) -> PlanResult:
-    """Solve the LP of priced ``inputs`` and summarize it (training counted at the jobs it can run,
-    :func:`settle_jobs`), with the cost-plus check of its rents."""
+    """Solve the LP of priced ``inputs`` and summarize it, with the cost-plus check of its rents.
+
+    Where the plan trains on fewer chips of an option than the job its rate was priced at, that job cannot run:
+    the option's job is its training fleet, at the goodput of that size (:func:`settle_jobs`), and the plan is
+    solved again with those goodputs (at most :data:`SETTLE_ROUNDS` times, until no goodput moves by half a point).
+    The reported FLOP, value and shadow prices are those of the last solve, and each goodput is the one
+    ``computeplan goodput`` prints for the job size reported beside it."""
     from computeplan.fleet.lp import build_and_solve
     from computeplan.fleet.results import summarize
 
-    solution = build_and_solve(scenario, inputs)
-    if solution.status == 0 and scenario.training:
-        inputs = settle_jobs(inputs, solution, scenario, catalog)
+    priced, solution = inputs, build_and_solve(scenario, inputs)
+    for _ in range(SETTLE_ROUNDS if scenario.training else 0):
+        if solution.status != 0:
+            break
+        settled = settle_jobs(priced, solution, scenario, catalog)
+        if np.abs(settled.train_goodput - inputs.train_goodput).max(initial=0.0) <= 0.005:
+            break
+        inputs, solution = settled, build_and_solve(scenario, settled)
     result = summarize(scenario, inputs, solution)
     return replace(result, cost_plus=cost_plus(inputs, catalog, scenario.periods_per_year))
 
 
-def settle_jobs(inputs: FleetInputs, solution: Solution, scenario: Scenario, catalog: Catalog) -> FleetInputs:
-    """``inputs`` with the jobs the plan can actually run: where its training fleet (all options of a workload in
-    a period together) is smaller than the job the rate was priced at, the job is the fleet, at the (higher)
-    goodput of that size. The plan's chip-hours stand; only the FLOP they deliver is re-counted, so each reported
-    goodput is the one ``computeplan goodput`` gives for the reported job size."""
+def settle_jobs(priced: FleetInputs, solution: Solution, scenario: Scenario, catalog: Catalog) -> FleetInputs:
+    """``priced`` with the jobs the plan of ``solution`` can run: for each option, workload and period, the priced
+    job, or the option's training fleet where that is smaller, at the goodput of that size."""
     from computeplan.fleet.inputs import training_goodput
 
-    fleet = solution.value("train_h").sum(axis=1) * solution.units.chips  # [w, t] chips training, on average
-    chips = np.array(inputs.train_goodput_chips, dtype=float)
-    good = np.array(inputs.train_goodput, dtype=float)
+    fleet = solution.value("train_h") * solution.units.chips  # [w, k, t] chips training on each option, on average
+    chips = np.array(priced.train_goodput_chips, dtype=float)
+    good = np.array(priced.train_goodput, dtype=float)
     for w, job in enumerate(scenario.training):
-        smaller = (fleet[w][None, :] >= 1.0) & (fleet[w][None, :] < chips[w])
+        smaller = (fleet[w] >= 1.0) & (fleet[w] < chips[w])
         if smaller.any():
-            size = np.broadcast_to(fleet[w][None, :], chips[w].shape)
-            chips[w] = np.where(smaller, size, chips[w])
-            good[w] = np.where(smaller, training_goodput(job, catalog, size), good[w])
-    return replace(inputs, train_goodput=good, train_goodput_chips=chips)
+            chips[w] = np.where(smaller, fleet[w], chips[w])
+            good[w] = np.where(smaller, training_goodput(job, catalog, chips[w]), good[w])
+    return replace(priced, train_goodput=good, train_goodput_chips=chips)
 
 
 __all__ = [

@@ -119,13 +119,23 @@ class FleetInputs:
 
 
 def unique_labels(labels: list[str]) -> list[str]:
-    """``labels`` with repeated ones numbered (``a``, ``a`` -> ``a #1``, ``a #2``) so they can index a table."""
+    """``labels`` with repeated ones numbered (``a``, ``a`` -> ``a #1``, ``a #2``) so they can index a table; a number
+    that would collide with another label is skipped (``a``, ``a``, ``a #1`` -> ``a #2``, ``a #3``, ``a #1``)."""
     counts = Counter(labels)
+    taken = set(labels)
     seen: Counter[str] = Counter()
     out = []
     for label in labels:
-        seen[label] += 1
-        out.append(f"{label} #{seen[label]}" if counts[label] > 1 else label)
+        if counts[label] == 1:
+            out.append(label)
+            continue
+        while True:
+            seen[label] += 1
+            candidate = f"{label} #{seen[label]}"
+            if candidate not in taken:
+                break
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 

@@ -281,16 +281,27 @@ def define_power_limit(
     build = lp.add_variables(
         "build", (t_n,), upper=np.full(t_n, scenario.power.buildable_w_per_year / ppy / units.watts)
     )
-    lead = scenario.power.build_lead_years * ppy
     k, t, cols = in_service(inp, add)
     per_chip = 1.0 * inp.watts_per_chip * inp.pue * units.chips / units.watts
     t_row, tau = np.meshgrid(np.arange(t_n), np.arange(t_n), indexing="ij")
-    ready = tau <= t_row - lead  # built in tau, in service by t
+    ready = facility_in_service(scenario, t_n)  # [t, tau]: built in tau, powering period t
     entries = Entries().add(t, cols, per_chip[k]).add(t_row[ready], build[tau[ready]], -1.0)
     base_w = (inp.installed_chips * (inp.watts_per_chip * inp.pue)[:, None]).sum(axis=0)
     lp.le(Constraint.POWER, _grid(t_n), entries, (inp.power_available_w - base_w) / units.watts)
     define_contract_capacity(lp, inp, add, units)
     return build
+
+
+def facility_in_service(scenario: Scenario, t_n: int) -> np.ndarray:
+    """[t, tau] whether facility power built in period tau powers period t: from tau + the lead time, for the
+    facility's life (power.build_lead_years, power.facility_life_years)."""
+    ppy = scenario.periods_per_year
+    lead = scenario.power.build_lead_years * ppy
+    life = scenario.power.facility_life_years * ppy
+    t_row, tau = np.meshgrid(np.arange(t_n), np.arange(t_n), indexing="ij")
+    age = t_row - lead - tau
+    serving: np.ndarray = (age >= 0) & (age < life)
+    return serving
 
 
 def define_contract_capacity(lp: LinearProgram, inp: FleetInputs, add: np.ndarray, units: Units) -> None:
@@ -437,14 +448,6 @@ def define_commitments(
     paid: list[np.ndarray] = []
     one_row = np.zeros((1, 0), dtype=int)
     money = scenario.money
-    if money.commitment_usd > 0:
-        gap = lp.add_variables("commit_gap", ())
-        entries = Entries().add(np.zeros(t_n, dtype=int), spend, 1.0).add(np.zeros(1, dtype=int), gap[None], 1.0)
-        lp.ge(Constraint.COMMITMENT, one_row, entries, np.array([money.commitment_usd / units.usd]))
-        if money.take_or_pay:
-            paid.append(gap[None])
-        else:
-            lp.add_cost(gap[None], PENALTY)
     committed = np.nonzero(inp.contract_commitment_usd > 0)[0]
     if committed.size:
         running = running_usd_per_chip_period(inp, scenario)
@@ -473,6 +476,17 @@ def define_commitments(
         if take.any():
             paid.append(gaps[take])
         lp.add_cost(gaps[~take], PENALTY)
+    if money.commitment_usd > 0:
+        # all spend counts, the contracts' unspent commitments paid under take-or-pay included (they are spend)
+        gap = lp.add_variables("commit_gap", ())
+        entries = Entries().add(np.zeros(t_n, dtype=int), spend, 1.0).add(np.zeros(1, dtype=int), gap[None], 1.0)
+        for contract_gap in paid:
+            entries.add(np.zeros(contract_gap.size, dtype=int), contract_gap.ravel(), 1.0)
+        lp.ge(Constraint.COMMITMENT, one_row, entries, np.array([money.commitment_usd / units.usd]))
+        if money.take_or_pay:
+            paid.append(gap[None])
+        else:
+            lp.add_cost(gap[None], PENALTY)
     return paid
 
 

@@ -299,11 +299,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
     k_n, t_n = inp.add_allowed.shape
     add = sol.value("add") * u.chips
     fleet = in_service_chips(inp, sol.value("add")) * u.chips
-    # training FLOP from the chip-hours at the goodput of the jobs the plan runs (``inp.train_goodput``, which
-    # :func:`computeplan.fleet.settle_jobs` may have raised where the fleet was smaller than the job priced), within
-    # the training that has value
-    per_period = inp.train_flop_per_chip_hour[:, :, None] * inp.train_goodput * inp.hours_per_period * u.chips
-    train = np.minimum((sol.value("train_h") * per_period).sum(axis=1), inp.train_cap_flop)
+    train = sol.value("train") * u.flop
     tokens = sol.value("tokens") * u.tokens
     spend = sol.value("spend") * u.usd
     chip_hours = u.chips * inp.hours_per_period
@@ -397,7 +393,7 @@ def summarize(scenario: Scenario, inp: FleetInputs, sol: Solution) -> PlanResult
         },
         index=periods,
     )
-    cap_w, fill_usd = _fill_cost(scenario, inp, fleet, spend, built_w)
+    cap_w, fill_usd = _fill_cost(scenario, inp, fleet, spend - paid_gaps, built_w)
     period_frame["effective_cap_w"] = cap_w
     period_frame["fill_cost_usd"] = fill_usd
     salvage = _salvage_usd(scenario, inp, sol)
@@ -544,9 +540,9 @@ def _fill_cost(
     k_n = inp.add_allowed.shape[0]
     per_w = inp.watts_per_chip * inp.pue
     drawn = fleet * per_w[:, None]
-    lead = scenario.power.build_lead_years * scenario.periods_per_year
-    ready = np.concatenate([np.zeros(min(lead, len(built_w))), built_w[: max(len(built_w) - lead, 0)]])
-    cap = inp.power_available_w.astype(float) + np.cumsum(ready)
+    from computeplan.fleet.lp import facility_in_service
+
+    cap = inp.power_available_w.astype(float) + facility_in_service(scenario, len(built_w)) @ built_w
     growable = (inp.add_allowed > 0).any(axis=1)
     capped = np.isfinite(inp.contract_capacity_w).any(axis=1) if len(inp.contract_names) else np.zeros(0, bool)
     covered = np.array([inp.contract_of[k] >= 0 and capped[inp.contract_of[k]] for k in range(k_n)], dtype=bool)
@@ -556,8 +552,8 @@ def _fill_cost(
     life = np.maximum(np.floor(inp.lifetime_periods + 0.5), 1.0)
     per_period = running_usd_per_chip_period(inp, scenario) + inp.capex_usd_per_chip / life
     usd_per_w = per_period / per_w  # [k] per facility watt per period
-    available = (inp.add_allowed > 0) | (fleet > 0)
-    cheapest = np.where(available, usd_per_w[:, None], np.inf).min(axis=0)
+    growable_now = (inp.add_allowed > 0) & (inp.supply_per_period > 0)  # options that can add chips that period
+    cheapest = np.where(growable_now, usd_per_w[:, None], np.inf).min(axis=0)
     unused = np.maximum(cap - drawn.sum(axis=0), 0.0)
     fill = np.where(np.isfinite(cheapest), spend + unused * np.where(np.isfinite(cheapest), cheapest, 0.0), np.nan)
     return cap, fill
@@ -602,6 +598,7 @@ def _training_frame(
 ) -> pd.DataFrame:
     size = inp.train_demand_flop  # [w, t]
     rate = train / seconds  # FLOP/s delivered on average
+    main_job = _main_job(inp, train_h)
     run_days = np.array([job.run_days for job in scenario.training]).reshape(-1, 1)
     return pd.DataFrame(
         {
@@ -615,21 +612,20 @@ def _training_frame(
             ).T.ravel(),
             "largest_run_flop_in_run_days": (rate * run_days * SECONDS_PER_DAY).T.ravel(),
             "training_chips": (train_h.sum(axis=1) / (seconds / SECONDS_PER_HOUR)).T.ravel(),
-            "goodput": _goodput_used(inp, train_h).T.ravel(),
-            "goodput_fleet_chips": inp.train_goodput_chips.max(axis=1).T.ravel() if train_h.size else np.zeros(0),
+            "goodput": main_job[0].T.ravel(),
+            "goodput_fleet_chips": main_job[1].T.ravel(),
         },
         index=pd.MultiIndex.from_product([inp.periods, labels], names=["period", "workload"]),
     )
 
 
-def _goodput_used(inp: FleetInputs, train_h: np.ndarray) -> np.ndarray:
-    """[w, t] the goodput the plan applied, weighted by the chip-hours of each option (the options' first where
-    nothing trains)."""
-    hours = train_h.sum(axis=1)
-    weighted = (inp.train_goodput * train_h).sum(axis=1)
-    first: np.ndarray = inp.train_goodput[:, 0, :] if inp.train_goodput.shape[1] else np.ones_like(hours)
-    used: np.ndarray = np.divide(weighted, hours, out=first.copy(), where=hours > 0)
-    return used
+def _main_job(inp: FleetInputs, train_h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[w, t] goodput and job size of the option that trains the most chip-hours (the first option where nothing
+    trains): a pair ``computeplan goodput`` reproduces."""
+    w_n, _, t_n = train_h.shape
+    busiest = train_h.argmax(axis=1)  # [w, t]
+    w, t = np.indices((w_n, t_n))
+    return inp.train_goodput[w, busiest, t], inp.train_goodput_chips[w, busiest, t]
 
 
 def _rates_frame(inp: FleetInputs) -> pd.DataFrame:

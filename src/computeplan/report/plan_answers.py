@@ -149,7 +149,8 @@ def _chips(result: PlanResult) -> list[str]:
             never.append(label)
             continue
         when = str(chips[label].idxmax())
-        base = " (installed base)" if result.inputs.installed_chips[k].max() > 0 else ""
+        at_peak = list(result.inputs.periods).index(when)
+        base = " (installed base)" if result.inputs.installed_chips[k, at_peak] >= 0.5 * float(peak[label]) else ""
         announced = " (announced: projected figures)" if result.inputs.announced[k] else ""
         parts.append(f"{label} {count(float(peak[label]))} in {when}{base}{announced}")
     lines = [f"Peak chips in service: {'; '.join(parts) or 'none'}."]
@@ -163,7 +164,9 @@ def _training(result: PlanResult, reference: float | None) -> list[str]:
     if not len(t):
         return []
     lines = []
-    for workload in dict.fromkeys(t.index.get_level_values("workload")):
+    for workload, spec in zip(
+        dict.fromkeys(t.index.get_level_values("workload")), result.scenario.training, strict=True
+    ):
         rows = t.xs(workload, level="workload")
         total = float(rows["training_flop"].sum())
         unit = (
@@ -173,7 +176,7 @@ def _training(result: PlanResult, reference: float | None) -> list[str]:
         )
         lines.append(f"Training ({workload}): {total:.2e} FLOP in all{unit}.")
         job = next((r for _, r in rows.iterrows() if r["training_flop"] > 0), None)
-        days = result.scenario.training[0].run_days
+        days = spec.run_days
         for period, r in rows.iterrows():
             if r["training_flop"] <= 0:
                 continue
@@ -192,7 +195,8 @@ def _training(result: PlanResult, reference: float | None) -> list[str]:
         if job is not None:
             lines.append(
                 "Goodput is that of one job of that size and run length (failures, checkpoints, restarts): "
-                f"`computeplan goodput --chips {int(job['goodput_fleet_chips'])} --days {days:g}` prints it."
+                f"`computeplan goodput --model {spec.model} --chips {round(job['goodput_fleet_chips'])} "
+                f"--days {days:g}` prints it."
             )
     return lines
 
