@@ -14,9 +14,9 @@ import pytest
 import computeplan
 from computeplan.catalog import load_catalog
 from computeplan.errors import ScenarioError
+from computeplan.estimate.uncertainty import Input, latin_hypercube, parse_numbers
 from computeplan.fleet.compare import FIGURES, plan_figures
 from computeplan.fleet.scenario import load_scenario
-from computeplan.fleet.uncertainty import Input, latin_hypercube, parse_numbers
 from tests.cli.test_cli import run
 from tests.fleet.test_flagship_set import FLAGSHIP
 

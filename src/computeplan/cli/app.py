@@ -160,6 +160,16 @@ def train(
         ),
     ] = None,
     profile: ProfileOption = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=100_000,
+            help="Monte Carlo: re-price the best layout this many times with the model's error and the chip's "
+            "catalog ranges drawn; P10/P50/P90 of step time, tokens/s, MFU and time to train",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of --samples")] = 0,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -207,6 +217,13 @@ def train(
         raise InvalidInput(
             "global_batch_tokens", _too_many_sequences(global_batch_tokens, batch_tokens, seq, model, cat, overrides)
         ) from exc
+    sampled = None
+    if samples is not None:
+        from computeplan.estimate.sampling import bands, sample_training
+
+        draws = sample_training(result, cat, samples=samples, seed=seed)
+        inputs = [c for c in draws.columns if c.startswith(("catalog range", "model error"))]
+        sampled = {"samples": samples, "seed": seed, "inputs": inputs, "bands": bands(draws)}
     if json_out:
         from computeplan.report.goodput_text import goodput_json
 
@@ -214,11 +231,16 @@ def train(
         data["goodput"] = (
             goodput_json(result.goodput, chip=result.cluster.chip_id) if result.goodput is not None else None
         )
+        if sampled is not None:
+            data["monte_carlo"] = sampled
         print_json(data)
     else:
         from computeplan.report import training_tables
 
         training_tables.print_training(result)
+        if sampled is not None:
+            for line in training_tables.sample_lines(sampled):
+                typer.echo(line)
 
 
 def _too_many_sequences(

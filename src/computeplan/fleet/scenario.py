@@ -300,7 +300,7 @@ class Distribution(_Strict):
             raise ValueError("weights go with choice, one per value")
         if self.weights is not None and (min(self.weights) < 0 or sum(self.weights) <= 0):
             raise ValueError("weights are >= 0 and not all 0")
-        from computeplan.fleet.uncertainty import parse_numbers
+        from computeplan.estimate.uncertainty import parse_numbers
 
         values = self.uniform or self.triangular or self.lognormal
         if values is not None:

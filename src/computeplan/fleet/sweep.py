@@ -25,11 +25,11 @@ import pandas as pd
 from computeplan.catalog.loader import Catalog
 from computeplan.errors import ComputeplanError, ScenarioError
 from computeplan.estimate.efficiency import EfficiencyTables
+from computeplan.estimate.uncertainty import Input, draw, parse_numbers, spearman
 from computeplan.files import ResumableParquet
 from computeplan.fleet.compare import plan_figures
 from computeplan.fleet.inputs import FleetInputs, Pricing, build_inputs, with_goodput
-from computeplan.fleet.scenario import Scenario, override_scenario
-from computeplan.fleet.uncertainty import Input, draw, field_input, spearman
+from computeplan.fleet.scenario import Distribution, Scenario, override_scenario
 
 MAX_SAMPLES = 1_000_000
 BLOCK = 25  # draws per task: large enough to amortise a task's overhead, small enough for progress and resume
@@ -46,6 +46,21 @@ class Design:
     @property
     def names(self) -> list[str]:
         return [i.name for i in self.inputs]
+
+
+def field_input(path: str, distribution: Distribution) -> Input:
+    """The input of a scenario path drawn from a :class:`~computeplan.fleet.scenario.Distribution`."""
+    form = distribution.form
+    if form == "choice":
+        values = tuple(distribution.choice or ())
+        weights = tuple(distribution.weights or [1.0] * len(values))
+        return Input(path, "field", "choice", tuple(float(w) for w in weights), values=values)
+    raw = getattr(distribution, form)
+    try:
+        numbers, frame = parse_numbers(raw)
+    except ValueError as exc:
+        raise ScenarioError(f"uncertain.{path}: {exc}") from None
+    return Input(path, "field", form, tuple(numbers), frame=frame)
 
 
 def design(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -197,3 +197,21 @@ def print_validation(report: ValidationReport, path: str) -> None:
                 f"{safe_text(name)}: {s.predicted} of {s.count} rows predicted; median abs error "
                 f"{s.median_abs_error_pct:.1f}%{p90}, worst {s.max_abs_error_pct:.1f}%"
             )
+
+
+def sample_lines(sampled: dict[str, Any]) -> list[str]:
+    """``train --samples``: each figure's P50 with its P10-P90 band, and what was drawn."""
+    b = sampled["bands"]
+    inputs = ", ".join(sampled["inputs"]) or "nothing (no error band, no catalog range)"
+    lines = [f"Monte Carlo, {sampled['samples']:,} draws (seed {sampled['seed']}) of: {inputs}"]
+    step = b["step_time_s"]
+    lines.append(f"  step time P50 {step['p50']:.3g} s (P10 {step['p10']:.3g}, P90 {step['p90']:.3g})")
+    mfu = b["mfu"]
+    lines.append(f"  MFU P50 {mfu['p50']:.3f} (P10 {mfu['p10']:.3f}, P90 {mfu['p90']:.3f})")
+    days = b["time_to_train_s"]
+    if days["p50"] is not None:
+        lines.append(
+            f"  time to train P50 {days['p50'] / 86400:,.1f} days (P10 {days['p10'] / 86400:,.1f}, "
+            f"P90 {days['p90'] / 86400:,.1f})"
+        )
+    return lines

@@ -1,4 +1,5 @@
-"""Uncertain inputs of a plan and their Latin hypercube sample. Pure numbers: no catalog, no solver.
+"""Uncertain inputs (of a plan, a training run, a serving layout) and their Latin hypercube sample. Pure numbers.
+No catalog, no solver.
 
 An :class:`Input` is one column of the design: a scenario field (``chips.3.price_usd_per_hour``) drawn from its
 :class:`~computeplan.fleet.scenario.Distribution`, or a factor on a chip's rates (its performance model's error,
@@ -20,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from computeplan.errors import ScenarioError
 
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -115,24 +114,6 @@ class Input:
             return self.values[int(value)]
         number = repr(float(value))
         return f"{self.frame[0]}{number}{self.frame[1]}" if self.frame != ("", "") else number
-
-
-def field_input(path: str, distribution: object) -> Input:
-    """The input of a scenario path drawn from a :class:`~computeplan.fleet.scenario.Distribution`."""
-    from computeplan.fleet.scenario import Distribution
-
-    assert isinstance(distribution, Distribution)
-    form = distribution.form
-    if form == "choice":
-        values = tuple(distribution.choice or ())
-        weights = tuple(distribution.weights or [1.0] * len(values))
-        return Input(path, "field", "choice", tuple(float(w) for w in weights), values=values)
-    raw = getattr(distribution, form)
-    try:
-        numbers, frame = parse_numbers(raw)
-    except ValueError as exc:
-        raise ScenarioError(f"uncertain.{path}: {exc}") from None
-    return Input(path, "field", form, tuple(numbers), frame=frame)
 
 
 def latin_hypercube(samples: int, dimensions: int, seed: int) -> np.ndarray:
