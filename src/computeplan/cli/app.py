@@ -371,6 +371,16 @@ def serve(
         float, typer.Option(help="average fleet load vs saturated throughput, (0, 1]: scales $/token and chips")
     ] = 1.0,
     profile: ProfileOption = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="Monte Carlo: search each chip again this many times with the model's error and the chip's "
+            "catalog ranges drawn; P10/P50/P90 of tokens/s, $/Mtok, TPOT and TTFT",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of --samples")] = 0,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -403,12 +413,22 @@ def serve(
         pue=pue,
         utilization=utilization,
     )
+    sampled = None
+    if samples is not None:
+        from computeplan.estimate.efficiency import as_efficiency_tables
+        from computeplan.estimate.sampling import sample_serving, serving_bands
+
+        draws = sample_serving(result, cat, as_efficiency_tables(tables), samples=samples, seed=seed)
+        sampled = {"samples": samples, "seed": seed, "bands": serving_bands(draws)}
     if json_out:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), **({"monte_carlo": sampled} if sampled is not None else {})})
     else:
         from computeplan.report import serving_tables
 
         serving_tables.print_serving(result)
+        if sampled is not None:
+            for line in serving_tables.sample_lines(sampled):
+                typer.echo(line)
 
 
 @app.command()

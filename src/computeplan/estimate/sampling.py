@@ -1,8 +1,11 @@
-"""Monte Carlo of one training run's step time (``train --samples``): what the chosen layout's step takes when the
+"""Monte Carlo of a training run (``train --samples``) and of serving (``serve --samples``).
+
+Training: what the chosen layout's step takes when the
 performance model is off by as much as it was on runs never fitted (the chip family's leave-one-source-out band)
 and, for a chip whose catalog figures are ranges (an announced chip), when its peak FLOP/s, HBM bandwidth and
 scale-up bandwidth fall anywhere in them. The layout stays the one the search chose at the catalog's values;
 each draw prices it again on a cluster with the drawn figures (:func:`computeplan.search.evaluate_layout`).
+Serving: each draw searches the cheapest replica again on the drawn chip (:func:`sample_serving`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from computeplan.catalog.loader import Catalog
+from computeplan.estimate.efficiency import EfficiencyTables
+from computeplan.estimate.serving import ServingResult, estimate_serving_on
 from computeplan.estimate.training import TrainingResult
 from computeplan.estimate.uncertainty import Input, draw
-from computeplan.hardware.cluster import Cluster, Precision
+from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
 from computeplan.search.training_search import evaluate_layout
 
 MAX_SAMPLES = 100_000
@@ -106,4 +111,64 @@ def bands(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
             continue
         p10, p50, p90 = np.quantile(finite, [0.1, 0.5, 0.9])
         out[figure] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+    return out
+
+
+SERVING_FIGURES = ("throughput_tokens_per_s_per_chip", "usd_per_million_output_tokens", "tpot_s", "ttft_s")
+
+
+def sample_serving(
+    result: ServingResult, catalog: Catalog, tables: EfficiencyTables, *, samples: int, seed: int = 0
+) -> pd.DataFrame:
+    """One row per chip and draw: the chip's catalog ranges and its family's serving model error drawn, the
+    cheapest replica searched again on the drawn chip (the layout may change with the figures), and its tokens per
+    chip-second, $ per million output tokens, TPOT and TTFT. The model error multiplies the rate: measured =
+    predicted x (1 + e), and divides the times. A chip without a replica at its catalog values is left out."""
+    rows = []
+    for served in result.chips:
+        if served.estimate is None or served.chip not in catalog.chips:
+            continue
+        domain = int(catalog.system(catalog.chip(served.chip).system).scaleup_domain_chips.value)
+        cluster = cluster_from_catalog(catalog, served.chip, domain)
+        efficiency = tables.for_serving(cluster.family)
+        inputs = chip_ranges(catalog, cluster)
+        band = efficiency.error_band
+        if band is not None:
+            factors = tuple(1.0 + q / 100.0 for q in (band.p10_pct, band.p50_pct, band.p90_pct))
+            inputs.append(Input(f"model error {cluster.family} serving", "factor", "piecewise", factors))
+        values = draw(inputs, samples, seed)
+        n_chip = len(inputs) - (band is not None)
+        for i, row in enumerate(values):
+            drawn = _perturbed(cluster, inputs[:n_chip], row[:n_chip])
+            found = estimate_serving_on(result.model, drawn, efficiency, result.job).estimate
+            rate = float(row[-1]) if band is not None else 1.0
+            out: dict[str, object] = {"chip": served.chip, "draw": i}
+            out.update({item.name: float(v) for item, v in zip(inputs, row, strict=True)})
+            if found is None:
+                out.update(dict.fromkeys(SERVING_FIGURES, float("nan")))
+            else:
+                usd = found.usd_per_million_output_tokens
+                out.update(
+                    throughput_tokens_per_s_per_chip=found.throughput_tokens_per_s_per_chip * rate,
+                    usd_per_million_output_tokens=usd / rate if usd is not None else float("nan"),
+                    tpot_s=found.tpot_s / rate,
+                    ttft_s=found.ttft_s / rate,
+                )
+            rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def serving_bands(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per chip, P10 / P50 / P90 of each figure of :func:`sample_serving` (None where no draw had one)."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for chip, rows in frame.groupby("chip", sort=False) if len(frame) else []:
+        out[str(chip)] = {}
+        for figure in SERVING_FIGURES:
+            column = rows[figure].to_numpy(float)
+            finite = column[np.isfinite(column)]
+            if not finite.size:
+                out[str(chip)][figure] = {"p10": None, "p50": None, "p90": None}
+                continue
+            p10, p50, p90 = np.quantile(finite, [0.1, 0.5, 0.9])
+            out[str(chip)][figure] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from computeplan.report import console as report_console
 from computeplan.report import safe_text
@@ -84,3 +84,26 @@ def print_serving(plan: ServingResult) -> None:
     if job.traffic_tokens_per_day is not None:
         console.print(f"traffic: {count_text(job.traffic_tokens_per_day)} output tokens/day")
     console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")
+
+
+def sample_lines(sampled: dict[str, Any]) -> list[str]:
+    """``serve --samples``: per chip, P50 with the P10-P90 band of $/Mtok, tokens/s per chip and TPOT."""
+    lines = [
+        f"Monte Carlo, {sampled['samples']:,} draws per chip (seed {sampled['seed']}): model error, catalog ranges"
+    ]
+    for chip, b in sampled["bands"].items():
+        usd, rate, tpot = b["usd_per_million_output_tokens"], b["throughput_tokens_per_s_per_chip"], b["tpot_s"]
+        if rate["p50"] is None:
+            lines.append(f"  {chip}: no replica meets the targets in any draw")
+            continue
+        cost = (
+            f"${usd['p50']:.3f}/Mtok (P10 {usd['p10']:.3f}, P90 {usd['p90']:.3f})"
+            if usd["p50"] is not None
+            else "$/Mtok: no catalog price"
+        )
+        lines.append(
+            f"  {chip}: {cost}; "
+            f"{rate['p50']:,.0f} tok/s/chip (P10 {rate['p10']:,.0f}, P90 {rate['p90']:,.0f}); "
+            f"TPOT {tpot['p50'] * 1000:.1f} ms (P10 {tpot['p10'] * 1000:.1f}, P90 {tpot['p90'] * 1000:.1f})"
+        )
+    return lines

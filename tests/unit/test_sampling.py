@@ -1,4 +1,5 @@
-"""train --samples: the best layout re-priced with the chip's catalog ranges and the model's error drawn."""
+"""train --samples and serve --samples: the chosen layout re-priced (training) or searched again (serving)
+with the chip's catalog ranges and the model's error drawn."""
 
 from __future__ import annotations
 
@@ -50,3 +51,20 @@ def test_train_samples_on_the_cli(capsys):
         capsys, "train", "--model", "llama3-405b", "--chip", "trn4", "--chips", "16384", "--samples", "20",
     )  # fmt: skip
     assert code == 0 and "Monte Carlo, 20 draws" in out and "step time P50" in out
+
+
+def test_serve_samples_band_each_chip(capsys):
+    code, out, err = run(
+        capsys, "serve", "--model", "llama3-70b", "--compare", "trn4,h100-sxm", "--input", "2048", "--output", "256",
+        "--tpot-ms", "50", "--samples", "20", "--seed", "3", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    bands_ = json.loads(out)["monte_carlo"]["bands"]
+    assert set(bands_) == {"trn4", "h100-sxm"}
+    for chip, figures in bands_.items():
+        rate = figures["throughput_tokens_per_s_per_chip"]
+        assert rate["p10"] <= rate["p50"] <= rate["p90"], chip
+    assert figures["usd_per_million_output_tokens"]["p50"] > 0  # h100-sxm has a catalog price
+    assert bands_["trn4"]["usd_per_million_output_tokens"]["p50"] is None  # trn4 has none: said, not invented
+    code, out, err = run(capsys, "serve", "--model", "llama3-70b", "--chip", "trn4", "--samples", "5")
+    assert code == 0 and "trn4: $/Mtok: no catalog price;" in out
