@@ -14,6 +14,7 @@ import pytest
 import computeplan
 from computeplan.catalog import load_catalog
 from computeplan.errors import ScenarioError
+from computeplan.estimate.efficiency import builtin_efficiency_tables
 from computeplan.estimate.uncertainty import Input, latin_hypercube, parse_numbers
 from computeplan.fleet.compare import FIGURES, plan_figures
 from computeplan.fleet.scenario import load_scenario
@@ -117,7 +118,6 @@ def test_the_same_seed_gives_the_same_draws_on_ray(catalog):
 
 
 def test_an_interrupted_sweep_resumes_to_the_same_parquet(catalog, tmp_path):
-    from computeplan.estimate.efficiency import builtin_efficiency_tables
     from computeplan.fleet.sweep import design, run_sweep
 
     tables = builtin_efficiency_tables()

@@ -571,7 +571,8 @@ def plan(
         grid = vary_grid(vary)
         names = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in grid]
         plans = [(scenario, {**fixed, **combo}) for combo in grid]
-        run_comparison(plans, names=names, html_out=report, catalog=catalog, json_out=json_out)
+        where = {"backend": backend, "workers": workers, "address": address}
+        run_comparison(plans, names=names, html_out=report, catalog=catalog, json_out=json_out, backend=where)
         return
     if report is not None:
         require_path(report, "--report")

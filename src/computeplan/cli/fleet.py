@@ -34,6 +34,9 @@ def compare(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a field in every scenario, e.g. money.discount_rate=0.1")
     ] = None,
+    backend: Annotated[str, typer.Option(help="where plans run: local (a process pool) or ray")] = "local",
+    workers: Annotated[int | None, typer.Option(help="--backend local: processes [default: CPU count]")] = None,
+    address: Annotated[str | None, typer.Option(help="--backend ray: the cluster's HOST:PORT [default: local]")] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -49,6 +52,7 @@ def compare(
         html_out=html_out,
         catalog=catalog,
         json_out=json_out,
+        backend={"backend": backend, "workers": workers, "address": address},
     )
 
 
@@ -59,15 +63,15 @@ def run_comparison(
     html_out: str | None,
     catalog: list[str] | None,
     json_out: bool,
+    backend: dict[str, Any] | None = None,
 ) -> None:
-    """Solve each (scenario file, overrides), then print, write and/or emit the comparison. The plans share one
-    :class:`~computeplan.fleet.inputs.Pricing`: a (workload, chip) that several plans use is priced once."""
+    """Solve each (scenario file, overrides) on ``backend`` (a local process pool by default, or Ray), then print,
+    write and/or emit the comparison."""
     from computeplan.estimate.efficiency import as_efficiency_tables
     from computeplan.files import write_atomic
-    from computeplan.fleet import solve_inputs
     from computeplan.fleet.compare import compare_plans
-    from computeplan.fleet.inputs import Pricing, build_inputs
     from computeplan.fleet.scenario import load_scenario
+    from computeplan.fleet.sweep import plan_many
     from computeplan.report import safe_text
 
     if html_out is not None:
@@ -75,14 +79,11 @@ def run_comparison(
     files = list(dict.fromkeys(p for p, _ in plans))
     inputs = guard_output(html_out, what="report", catalog=catalog, files=files, efficiency=True) if html_out else []
     cat = cli_catalog(catalog)
-    tables, pricing = as_efficiency_tables(None), Pricing()
-    results = []
-    for i, (path, overrides) in enumerate(plans):
-        if not json_out and sys.stderr.isatty():
-            sys.stderr.write(f"\r\033[Kplanning {i + 1}/{len(plans)}: {safe_text(path, markup=False)} ...")
-            sys.stderr.flush()
-        scenario = load_scenario(path, overrides)
-        results.append(solve_inputs(scenario, build_inputs(scenario, cat, tables, pricing=pricing), cat))
+    scenarios = [load_scenario(path, overrides) for path, overrides in plans]  # every file checked before planning
+    if not json_out and sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[Kplanning {len(scenarios)} plans ...")
+        sys.stderr.flush()
+    results = plan_many(scenarios, cat, as_efficiency_tables(None), **(backend or {}))
     if not json_out and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
     comparison = compare_plans(results, names)

@@ -5,6 +5,7 @@ catalog; the LP itself (``fleet.lp``) is pure arithmetic on these arrays.
 
 from __future__ import annotations
 
+import copyreg
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -28,6 +29,14 @@ from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from computeplan.workload.jobs import MAX_CHIPS as MAX_TRAINING_CHIPS
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
 from computeplan.workload.transformer import TransformerSpec
+
+
+def _read_only(mapping: dict[str, object]) -> MappingProxyType[str, object]:
+    return MappingProxyType(mapping)
+
+
+# A rate's read-only layout travels to sweep workers and back: pickle a mapping proxy as the dict it shows.
+copyreg.pickle(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,9 +29,11 @@ from computeplan.estimate.uncertainty import Input, draw, parse_numbers, spearma
 from computeplan.files import ResumableParquet
 from computeplan.fleet.compare import plan_figures
 from computeplan.fleet.inputs import FleetInputs, Pricing, build_inputs, with_goodput
+from computeplan.fleet.results import PlanResult
 from computeplan.fleet.scenario import Distribution, Scenario, override_scenario
 
 MAX_SAMPLES = 1_000_000
+INLINE_PLANS = 4  # plan_many solves this many plans in one process by default (shared pricing beats a pool)
 BLOCK = 25  # draws per task: large enough to amortise a task's overhead, small enough for progress and resume
 SERIES = ("power_w", "spend_usd", "training_flop", "tokens_served")  # yearly series kept per draw (fan charts)
 
@@ -132,6 +134,10 @@ class Evaluator:
     tables: EfficiencyTables
     pricing: Pricing
 
+    def evaluate(self, block: tuple[np.ndarray, np.ndarray]) -> list[dict[str, Any]]:
+        indices, values = block
+        return [self.row(int(i), v) for i, v in zip(indices, values, strict=True)]
+
     def row(self, index: int, values: np.ndarray) -> dict[str, Any]:
         from computeplan.fleet import solve_inputs
 
@@ -186,18 +192,60 @@ def _yaml(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-_WORKER: Evaluator | None = None
+@dataclass
+class Planner:
+    """Solves whole scenarios (``plan --vary``, ``compare``) on the same backends as the draws: block = indices."""
+
+    scenarios: tuple[Scenario, ...]
+    catalog: Catalog
+    tables: EfficiencyTables
+    pricing: Pricing
+
+    def evaluate(self, block: np.ndarray) -> list[tuple[int, PlanResult]]:
+        from computeplan.fleet import solve_inputs
+
+        out = []
+        for i in block:
+            scenario = self.scenarios[int(i)]
+            inputs = build_inputs(scenario, self.catalog, self.tables, pricing=self.pricing)
+            out.append((int(i), solve_inputs(scenario, inputs, self.catalog)))
+        return out
 
 
-def _init_worker(evaluator: Evaluator) -> None:
+_WORKER: Any = None  # the state a worker evaluates blocks with: an Evaluator or a Planner
+
+
+def _init_worker(state: Any) -> None:
     global _WORKER
-    _WORKER = evaluator
+    _WORKER = state
 
 
-def _evaluate_block(block: tuple[np.ndarray, np.ndarray]) -> list[dict[str, Any]]:
+def _evaluate_block(block: Any) -> list[Any]:
     assert _WORKER is not None
-    indices, values = block
-    return [_WORKER.row(int(i), v) for i, v in zip(indices, values, strict=True)]
+    result: list[Any] = _WORKER.evaluate(block)
+    return result
+
+
+def plan_many(
+    scenarios: Sequence[Scenario],
+    catalog: Catalog,
+    tables: EfficiencyTables,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+) -> list[PlanResult]:
+    """Each scenario planned, on a local process pool or on Ray; the results in the scenarios' order. Scenarios
+    that use the same (workload, chip) share its pricing within a worker, so a few plans run fastest in one
+    process: ``workers`` defaults to 1 up to :data:`INLINE_PLANS` plans, else to the CPU count."""
+    if workers is None and len(scenarios) <= INLINE_PLANS:
+        workers = 1
+    planner = Planner(tuple(scenarios), catalog, tables, Pricing())
+    found: dict[int, PlanResult] = {}
+    blocks = [np.array([i]) for i in range(len(scenarios))]
+    for block_results in _evaluate(planner, blocks, backend, workers, address):
+        found.update(block_results)
+    return [found[i] for i in range(len(scenarios))]
 
 
 # ------------------------------------------------------------------------------------------------------- the sweep
@@ -313,22 +361,17 @@ def run_sweep(
     return SweepResult(frame, design_, seed, backend)
 
 
-def _evaluate(
-    evaluator: Evaluator,
-    blocks: list[tuple[np.ndarray, np.ndarray]],
-    backend: str,
-    workers: int | None,
-    address: str | None,
-) -> Any:
-    """Yield each block's rows as it finishes (order of completion; the caller sorts)."""
+def _evaluate(state: Any, blocks: Sequence[Any], backend: str, workers: int | None, address: str | None) -> Any:
+    """Yield each block's results (``state.evaluate(block)``) as it finishes, in order of completion (the caller
+    sorts)."""
     if backend == "ray":
-        yield from _evaluate_ray(evaluator, blocks, address)
+        yield from _evaluate_ray(state, blocks, address)
         return
     if backend != "local":
         raise ScenarioError(f"--backend: '{backend}' is not a backend; allowed: local, ray")
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1 or len(blocks) <= 1:
-        _init_worker(evaluator)
+        _init_worker(state)
         for block in blocks:
             yield _evaluate_block(block)
         return
@@ -336,15 +379,13 @@ def _evaluate(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ProcessPoolExecutor(
-        max_workers=n, mp_context=context, initializer=_init_worker, initargs=(evaluator,)
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
         futures = [pool.submit(_evaluate_block, block) for block in blocks]
         for future in as_completed(futures):
             yield future.result()
 
 
-def _evaluate_ray(evaluator: Evaluator, blocks: list[tuple[np.ndarray, np.ndarray]], address: str | None) -> Any:
+def _evaluate_ray(state: Any, blocks: Sequence[Any], address: str | None) -> Any:
     try:
         import ray  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
@@ -353,11 +394,11 @@ def _evaluate_ray(evaluator: Evaluator, blocks: list[tuple[np.ndarray, np.ndarra
         ) from None
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    shared = ray.put(evaluator)
+    shared = ray.put(state)
 
     @ray.remote
-    def task(state: Evaluator, block: tuple[np.ndarray, np.ndarray]) -> list[dict[str, Any]]:
-        _init_worker(state)
+    def task(worker_state: Any, block: Any) -> list[Any]:
+        _init_worker(worker_state)
         return _evaluate_block(block)
 
     pending = [task.remote(shared, block) for block in blocks]
