@@ -381,6 +381,14 @@ def serve(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed of --samples")] = 0,
+    arrival_rate: Annotated[
+        float | None,
+        typer.Option(min=0, help="Poisson arrivals, requests/s per replica: P50/P99 TTFT and TPOT under load"),
+    ] = None,
+    p99_ttft_ms: Annotated[
+        float | None, typer.Option(min=0, help="P99 TTFT target, ms: the most requests/s a replica takes within it")
+    ] = None,
+    p99_tpot_ms: Annotated[float | None, typer.Option(min=0, help="P99 TPOT target under load, ms")] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
     debug: DebugOption = False,
@@ -420,14 +428,31 @@ def serve(
 
         draws = sample_serving(result, cat, as_efficiency_tables(tables), samples=samples, seed=seed)
         sampled = {"samples": samples, "seed": seed, "bands": serving_bands(draws)}
+    loaded = None
+    if arrival_rate is not None or p99_ttft_ms is not None or p99_tpot_ms is not None:
+        from computeplan.estimate.efficiency import as_efficiency_tables
+        from computeplan.estimate.serving_queue import under_load
+
+        loaded = under_load(
+            result,
+            cat,
+            as_efficiency_tables(tables),
+            arrivals_per_s=arrival_rate,
+            p99_ttft_s=p99_ttft_ms / 1000 if p99_ttft_ms is not None else None,
+            p99_tpot_s=p99_tpot_ms / 1000 if p99_tpot_ms is not None else None,
+        )
     if json_out:
-        print_json({**result.to_dict(), **({"monte_carlo": sampled} if sampled is not None else {})})
+        extra = {"monte_carlo": sampled} if sampled is not None else {}
+        print_json({**result.to_dict(), **extra, **({"under_load": loaded} if loaded is not None else {})})
     else:
         from computeplan.report import serving_tables
 
         serving_tables.print_serving(result)
         if sampled is not None:
             for line in serving_tables.sample_lines(sampled):
+                typer.echo(line)
+        if loaded is not None:
+            for line in serving_tables.load_lines(loaded):
                 typer.echo(line)
 
 

@@ -107,3 +107,26 @@ def sample_lines(sampled: dict[str, Any]) -> list[str]:
             f"TPOT {tpot['p50'] * 1000:.1f} ms (P10 {tpot['p10'] * 1000:.1f}, P90 {tpot['p90'] * 1000:.1f})"
         )
     return lines
+
+
+def load_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """``serve --arrival-rate`` / ``--p99-ttft-ms``: each chip's replica under Poisson arrivals."""
+    lines = ["Under load (Poisson arrivals per replica; prefill before the next decode step; analytic queue):"]
+    for r in rows:
+        if "arrivals_per_s" in r:
+            if not r["stable"]:
+                lines.append(f"  {r['chip']}: {r['arrivals_per_s']:g} req/s saturate the replica (latency unbounded)")
+            else:
+                lines.append(
+                    f"  {r['chip']}: at {r['arrivals_per_s']:g} req/s: TTFT P50 {r['ttft_p50_s'] * 1000:,.0f} ms, "
+                    f"P99 {r['ttft_p99_s'] * 1000:,.0f} ms; TPOT P50 {r['tpot_p50_s'] * 1000:.1f} ms, "
+                    f"P99 {r['tpot_p99_s'] * 1000:.1f} ms; decode batch {r['mean_batch']:.1f} of {r['batch_limit']}"
+                )
+        if "slo_arrivals_per_s" in r:
+            usd = r["slo_usd_per_million_output_tokens"]
+            cost = f", ${usd:.3f}/Mtok at that load" if usd is not None else ""
+            lines.append(
+                f"  {r['chip']}: keeps the P99 targets up to {r['slo_arrivals_per_s']:.3g} req/s per replica "
+                f"({r['slo_output_tokens_per_s_per_chip']:,.0f} output tok/s per chip{cost})"
+            )
+    return lines
