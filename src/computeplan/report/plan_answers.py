@@ -127,7 +127,8 @@ def _power(result: PlanResult) -> list[str]:
         fill = later["fill_cost_usd"]
         if fill.notna().all() and len(later):
             short = later["power_w"] < later["effective_cap_w"] * (1 - 1e-6)
-            extra = float((later["fill_cost_usd"] - later["spend_usd"]).sum())
+            bought = later["spend_usd"] - later["unspent_commitment_usd"]  # the fill cost counts no paid-for-nothing
+            extra = float((later["fill_cost_usd"] - bought).sum())
             how = (
                 f"{usd(extra)} more than the plan spends then"
                 if short.any()
@@ -135,7 +136,8 @@ def _power(result: PlanResult) -> list[str]:
             )
             lines.append(
                 f"Filling the {gw(full)} available from {from_period} to the end would cost "
-                f"{usd(float(fill.sum()))} ({usd(float(fill.sum()) / len(later) * ppy)} a year), {how}."
+                f"{usd(float(fill.sum()))} ({usd(float(fill.sum()) / len(later) * ppy)} a year), {how} "
+                "(the unused watts at the cheapest option's cost per watt, supply permitting)."
             )
     return lines
 
