@@ -154,3 +154,9 @@ def test_plan_samples_on_the_cli(capsys, tmp_path):
     assert "<h2>Uncertainty</h2>" in page and "What moves the net present value" in page
     code, _, err = run(capsys, "plan", str(FLAGSHIP), "--samples", "5", "--backend", "spark")
     assert code == 2 and "'spark' is not a backend; allowed: local, ray" in err
+
+
+def test_a_draws_file_in_a_missing_directory_is_refused_before_any_draw(capsys, tmp_path):
+    missing = tmp_path / "no" / "draws.parquet"
+    code, _, err = run(capsys, "plan", str(FLAGSHIP), "--samples", "5", "--out", str(missing))
+    assert code == 2 and "cannot write draws file: directory" in err and not (tmp_path / "no").exists()

@@ -120,7 +120,10 @@ def run_monte_carlo(
 
     out = options.pop("out")
     if out is not None:
+        from computeplan.files import check_output_path
+
         require_path(out, "--out")
+        check_output_path(out, inputs=[scenario], what="draws file")
     bar = _progress_bar(json_out)
     try:
         sweep = monte_carlo(
