@@ -160,3 +160,36 @@ def test_a_draws_file_in_a_missing_directory_is_refused_before_any_draw(capsys, 
     missing = tmp_path / "no" / "draws.parquet"
     code, _, err = run(capsys, "plan", str(FLAGSHIP), "--samples", "5", "--out", str(missing))
     assert code == 2 and "cannot write draws file: directory" in err and not (tmp_path / "no").exists()
+
+
+def test_review_findings_on_uncertain_inputs(catalog):
+    # a range the field refuses is a one-line error before any draw (half the draws failed silently)
+    with pytest.raises(
+        ScenarioError, match=r"uncertain\.money\.discount_rate: the value -0\.0\d+ it can draw is refused"
+    ):
+        computeplan.monte_carlo(
+            FLAGSHIP, samples=4, overrides={**SHORT, "uncertain": "{money.discount_rate: {uniform: [-0.1, 0.1]}}"}
+        )
+    with pytest.raises(ScenarioError, match=r"uncertain\.money\.discount_rate: the value a it can draw is refused"):
+        computeplan.monte_carlo(
+            FLAGSHIP, samples=4, overrides={**SHORT, "uncertain": "{money.discount_rate: {choice: [a, b]}}"}
+        )
+    # thousands separators are read, not taken for the unit
+    assert parse_numbers(["$150,000M", "$1,250,000M"]) == ([150000.0, 1250000.0], ("$", "M"))
+
+
+def test_a_choice_ranks_by_its_values_not_by_the_order_drawn():
+    from computeplan.fleet.sweep import _choice_order
+
+    years = Input("chips.3.first_year", "field", "choice", (1.0, 1.0), values=(2027, 2028))
+    assert _choice_order(years, pd.Series(["2028", "2027", "2028"])).tolist() == [2028.0, 2027.0, 2028.0]
+    named = Input("x", "field", "choice", (1.0, 1.0, 1.0), values=("low", "mid", "high"))
+    assert _choice_order(named, pd.Series(["high", "low", "mid"])).tolist() == [2.0, 0.0, 1.0]
+
+
+def test_break_even_json_has_null_where_nothing_flips(capsys):
+    code, out, err = run(capsys, "plan", str(FLAGSHIP), "--set", "years=3", "--break-even", "--json")
+    assert code == 0, err
+    rows = json.loads(out)["break_even"]
+    assert any(r["break_even"] is None for r in rows) or all(r["break_even"] is not None for r in rows)
+    assert all(r["factor"] is None or math.isfinite(r["factor"]) for r in rows)

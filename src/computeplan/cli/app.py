@@ -15,6 +15,7 @@ from computeplan.cli.options import (
     ProfileOption,
     cli_catalog,
     guard_output,
+    json_records,
     parse_set_options,
     print_json,
     progress_bar,
@@ -383,7 +384,9 @@ def serve(
     seed: Annotated[int, typer.Option(min=0, help="seed of --samples")] = 0,
     arrival_rate: Annotated[
         float | None,
-        typer.Option(min=0, help="Poisson arrivals, requests/s per replica: P50/P99 TTFT and TPOT under load"),
+        typer.Option(
+            min=1e-9, max=1e9, help="Poisson arrivals, requests/s per replica: P50/P99 TTFT and TPOT under load"
+        ),
     ] = None,
     p99_ttft_ms: Annotated[
         float | None, typer.Option(min=0, help="P99 TTFT target, ms: the most requests/s a replica takes within it")
@@ -569,7 +572,7 @@ def plan(
     seed: Annotated[int, typer.Option(help="seed of the draws (the same seed gives the same draws anywhere)")] = 0,
     backend: Annotated[str, typer.Option(help="where draws run: local (a process pool) or ray")] = "local",
     address: Annotated[str | None, typer.Option(help="--backend ray: the cluster's HOST:PORT [default: local]")] = None,
-    workers: Annotated[int | None, typer.Option(help="--backend local: processes [default: CPU count]")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="--backend local: processes [default: CPU count]")] = None,
     out: Annotated[
         str | None, typer.Option(help="write the draws to this Parquet file (an interrupted sweep resumes)")
     ] = None,
@@ -630,7 +633,7 @@ def plan(
     if json_out:
         from computeplan.report.plan_report import headline
 
-        extra = {"break_even": flips.reset_index().to_dict("records")} if flips is not None else {}
+        extra = {"break_even": json_records(flips.reset_index())} if flips is not None else {}
         print_json({**result.to_dict(), "headline": headline(result, cat), **extra, "report": report})
         return
     from computeplan.report.plan_report import print_plan

@@ -18,6 +18,7 @@ from computeplan.cli.options import (
     guard_output,
     parse_set_options,
     print_json,
+    progress_bar,
     require_path,
 )
 
@@ -35,7 +36,7 @@ def compare(
         list[str] | None, typer.Option("--set", help="override a field in every scenario, e.g. money.discount_rate=0.1")
     ] = None,
     backend: Annotated[str, typer.Option(help="where plans run: local (a process pool) or ray")] = "local",
-    workers: Annotated[int | None, typer.Option(help="--backend local: processes [default: CPU count]")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="--backend local: processes [default: CPU count]")] = None,
     address: Annotated[str | None, typer.Option(help="--backend ray: the cluster's HOST:PORT [default: local]")] = None,
     catalog: CatalogOption = None,
     json_out: JsonOption = False,
@@ -124,13 +125,16 @@ def run_monte_carlo(
 
         require_path(out, "--out")
         check_output_path(out, inputs=[scenario], what="draws file")
-    bar = _progress_bar(json_out)
-    try:
+    with progress_bar("planning draws") as progress:
         sweep = monte_carlo(
-            scenario, samples=samples, overrides=overrides, catalog=catalog, out=out, progress=bar.update, **options
+            scenario,
+            samples=samples,
+            overrides=overrides,
+            catalog=catalog,
+            out=out,
+            progress=progress if not json_out else None,
+            **options,
         )
-    finally:
-        bar.close()
     if report:
         from computeplan.report.plan_report import plan_html
 
@@ -142,25 +146,3 @@ def run_monte_carlo(
     for path in (out, report):
         if path:
             typer.echo(f"wrote {safe_text(path, markup=False)}")
-
-
-class _progress_bar:
-    """A rich progress bar on stderr when it is a terminal (and not --json); silent otherwise."""
-
-    def __init__(self, json_out: bool) -> None:
-        self.bar = None
-        if not json_out and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.bar = Progress(console=Console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("planning draws", total=None)
-
-    def update(self, done: int, total: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()

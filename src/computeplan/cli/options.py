@@ -312,3 +312,13 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def json_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as JSON-ready dicts: NaN and infinities as null."""
+    import math
+
+    return [
+        {str(k): (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]

@@ -114,6 +114,7 @@ def bands(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     return out
 
 
+CHIP_SEED_STRIDE = 7919  # a chip's draws use seed + stride x its position: independent errors per chip
 SERVING_FIGURES = ("throughput_tokens_per_s_per_chip", "usd_per_million_output_tokens", "tpot_s", "ttft_s")
 
 
@@ -125,7 +126,7 @@ def sample_serving(
     chip-second, $ per million output tokens, TPOT and TTFT. The model error multiplies the rate: measured =
     predicted x (1 + e), and divides the times. A chip without a replica at its catalog values is left out."""
     rows = []
-    for served in result.chips:
+    for position, served in enumerate(result.chips):
         if served.estimate is None or served.chip not in catalog.chips:
             continue
         domain = int(catalog.system(catalog.chip(served.chip).system).scaleup_domain_chips.value)
@@ -136,7 +137,7 @@ def sample_serving(
         if band is not None:
             factors = tuple(1.0 + q / 100.0 for q in (band.p10_pct, band.p50_pct, band.p90_pct))
             inputs.append(Input(f"model error {cluster.family} serving", "factor", "piecewise", factors))
-        values = draw(inputs, samples, seed)
+        values = draw(inputs, samples, seed + CHIP_SEED_STRIDE * position)  # each chip its own draws
         n_chip = len(inputs) - (band is not None)
         for i, row in enumerate(values):
             drawn = _perturbed(cluster, inputs[:n_chip], row[:n_chip])

@@ -24,6 +24,7 @@ import numpy as np
 
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 def parse_numbers(values: Sequence[object]) -> tuple[list[float], tuple[str, str]]:
@@ -37,7 +38,7 @@ def parse_numbers(values: Sequence[object]) -> tuple[list[float], tuple[str, str
             numbers.append(float(value))
             frames.add(("", ""))
             continue
-        text = str(value).strip()
+        text = THOUSANDS.sub("", str(value).strip())  # "$150,000M" -> "$150000M"
         found = NUMBER.search(text)
         if found is None:
             raise ValueError(f"no number in {value!r}")

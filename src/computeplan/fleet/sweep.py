@@ -80,6 +80,8 @@ def design(
     items = [field_input(path, dist) for path, dist in scenario.uncertain.items()]
     for path in scenario.uncertain:
         _check_path(scenario, path)
+    for item in items:
+        _check_values(scenario, item)
     chips = list(dict.fromkeys(o.chip for o in scenario.chips))
     for chip in chips:
         entry = catalog.chip(chip)
@@ -117,9 +119,21 @@ def _check_path(scenario: Scenario, path: str) -> None:
         raise ScenarioError(f"uncertain.{path}: no such field in the scenario (a dotted path as for --set)") from None
 
 
-def point_draw(design_: Design) -> np.ndarray:
-    """The values of a draw at every input's median (u = 0.5): a reference plan."""
-    return np.array([[item.quantile(np.array([0.5]))[0] for item in design_.inputs]])
+def _check_values(scenario: Scenario, item: Input) -> None:
+    """Every value a field's distribution can draw must be a valid value of the field: its ends (lowest and highest
+    quantile) and each choice, tried as overrides before any draw, so that a bad range is a one-line error and not
+    a share of draws that quietly fail."""
+    if item.form == "choice":
+        values = [float(i) for i in range(len(item.values))]
+    else:
+        values = [float(v) for v in item.quantile(np.array([1e-6, 0.5, 1.0 - 1e-6]))]
+    for value in values:
+        text = item.text(value)
+        try:
+            override_scenario(scenario, {item.name: _yaml(text)})
+        except ScenarioError as exc:
+            problem = str(exc).split(": ", 1)[-1]
+            raise ScenarioError(f"uncertain.{item.name}: the value {text} it can draw is refused: {problem}") from None
 
 
 # --------------------------------------------------------------------------------------------------- evaluation
@@ -296,10 +310,20 @@ class SweepResult:
         y = ok[output].to_numpy(float)
         found = {}
         for item in self.design.inputs:
-            x = ok[item.name].to_numpy(float) if item.form != "choice" else pd.factorize(ok[item.name])[0].astype(float)
+            x = ok[item.name].to_numpy(float) if item.form != "choice" else _choice_order(item, ok[item.name])
             found[item.name] = spearman(x, y)
         series = pd.Series(found, dtype=float).dropna()
         return series.reindex(series.abs().sort_values(ascending=False).index)
+
+
+def _choice_order(item: Input, drawn: pd.Series) -> np.ndarray:
+    """A choice's draws as numbers for a rank correlation: the values themselves where they are numbers (years,
+    prices), else their position in the choice list as written (never the order they happened to be drawn in)."""
+    numeric = pd.to_numeric(drawn, errors="coerce").to_numpy(float)
+    if np.isfinite(numeric).all():
+        return numeric
+    position = {str(v): float(i) for i, v in enumerate(item.values)}
+    return np.array([position.get(str(v), np.nan) for v in drawn])
 
 
 def sweep_key(design_: Design, samples: int, seed: int) -> str:
@@ -443,7 +467,7 @@ def monte_carlo(
 
     check_ids(loaded, cat)
     plan_design = design(loaded, cat, tables, model_error=model_error, catalog_ranges=catalog_ranges)
-    return run_sweep(
+    sweep = run_sweep(
         plan_design,
         cat,
         tables,
@@ -455,3 +479,7 @@ def monte_carlo(
         out=Path(out) if out is not None else None,
         progress=progress,
     )
+    if len(sweep.draws) and not len(sweep.ok):
+        first = str(sweep.draws["status"].iloc[0])
+        raise ScenarioError(f"none of the {samples:,} draws could be planned; the first failed with: {first}")
+    return sweep
