@@ -193,3 +193,14 @@ def test_break_even_json_has_null_where_nothing_flips(capsys):
     rows = json.loads(out)["break_even"]
     assert any(r["break_even"] is None for r in rows) or all(r["break_even"] is not None for r in rows)
     assert all(r["factor"] is None or math.isfinite(r["factor"]) for r in rows)
+
+
+def test_flags_that_would_be_ignored_are_refused(capsys):
+    for args, said in (
+        (["--seed", "3"], "--seed and --out go with --samples"),
+        (["--workers", "2"], "--backend, --workers and --address go with --samples or --vary"),
+        (["--break-even", "--samples", "5"], "--break-even prices one plan"),
+        (["--samples", "5", "--vary", "money.discount_rate=0.1,0.2"], "--samples and --vary: give one"),
+    ):
+        code, _, err = run(capsys, "plan", str(FLAGSHIP), *args)
+        assert code == 2 and said in err, args

@@ -591,6 +591,8 @@ def plan(
     from computeplan.report import safe_text
 
     require_path(scenario, "SCENARIO.yaml")
+    _check_plan_flags(samples=samples, vary=bool(vary), break_even=break_even, seed=seed, out=out,
+                      backend=backend, workers=workers, address=address)  # fmt: skip
     if vary:
         from computeplan.cli.fleet import run_comparison
         from computeplan.fleet.compare import vary_grid
@@ -646,6 +648,30 @@ def plan(
             typer.echo(f"- {safe_text(line, markup=False)}")
     if report:
         typer.echo(f"wrote {safe_text(report, markup=False)}")
+
+
+def _check_plan_flags(
+    *,
+    samples: int | None,
+    vary: bool,
+    break_even: bool,
+    seed: int,
+    out: str | None,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+) -> None:
+    """Flags that would be silently ignored are errors: each names what it goes with."""
+    from computeplan.errors import ComputeplanError
+
+    if samples is None and (seed != 0 or out is not None):
+        raise ComputeplanError("--seed and --out go with --samples: give --samples N, or leave them out")
+    if samples is None and not vary and (backend != "local" or workers is not None or address is not None):
+        raise ComputeplanError("--backend, --workers and --address go with --samples or --vary")
+    if break_even and (samples is not None or vary):
+        raise ComputeplanError("--break-even prices one plan: run it without --samples and --vary")
+    if samples is not None and vary:
+        raise ComputeplanError("--samples and --vary: give one (a Monte Carlo, or a grid of plans)")
 
 
 def _printable_lines(text: str) -> str:
