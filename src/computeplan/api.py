@@ -23,7 +23,7 @@ from computeplan.estimate.frameworks import framework_named
 from computeplan.estimate.reliability import MAX_RUN_DAYS, estimate_job_goodput, reliability_from_catalog
 from computeplan.estimate.serving import ServingResult, estimate_serving
 from computeplan.estimate.training import TrainingResult, estimate_training, parse_layout
-from computeplan.hardware.cluster import cluster_from_catalog
+from computeplan.hardware.cluster import cluster_from_catalog, serving_cluster
 from computeplan.perf.goodput import GoodputEstimate
 from computeplan.units import SECONDS_PER_DAY
 from computeplan.workload.jobs import (
@@ -158,8 +158,7 @@ def serve(
     )
     clusters = []
     for cat, chip_id in resolve_chips(catalog, chip_ids, field="chips"):
-        domain = int(cat.system(cat.chip(chip_id).system).scaleup_domain_chips.value)
-        cluster = cluster_from_catalog(cat, chip_id, domain)
+        cluster = serving_cluster(cat, chip_id)
         clusters.append((cluster, tables.for_serving(cluster.family)))
     return estimate_serving(spec, clusters, job)
 

@@ -20,7 +20,7 @@ from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.estimate.serving import ServingResult, estimate_serving_on
 from computeplan.estimate.training import TrainingResult
 from computeplan.estimate.uncertainty import Input, draw
-from computeplan.hardware.cluster import Cluster, Precision, cluster_from_catalog
+from computeplan.hardware.cluster import Cluster, Precision, serving_cluster
 from computeplan.search.training_search import evaluate_layout
 
 MAX_SAMPLES = 100_000
@@ -102,16 +102,17 @@ def sample_training(result: TrainingResult, catalog: Catalog, *, samples: int, s
 
 def bands(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """P10 / P50 / P90 of each figure of :func:`sample_training` (None where it was not computed)."""
-    out: dict[str, dict[str, float | None]] = {}
-    for figure in FIGURES:
-        column = frame[figure].to_numpy(float)
-        finite = column[np.isfinite(column)]
-        if not finite.size:
-            out[figure] = {"p10": None, "p50": None, "p90": None}
-            continue
-        p10, p50, p90 = np.quantile(finite, [0.1, 0.5, 0.9])
-        out[figure] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
-    return out
+    return {figure: _quantiles(frame[figure]) for figure in FIGURES}
+
+
+def _quantiles(column: pd.Series) -> dict[str, float | None]:
+    """P10 / P50 / P90 of a column's finite values (None where it has none)."""
+    values = column.to_numpy(float)
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return {"p10": None, "p50": None, "p90": None}
+    p10, p50, p90 = np.quantile(finite, [0.1, 0.5, 0.9])
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
 
 CHIP_SEED_STRIDE = 7919  # a chip's draws use seed + stride x its position: independent errors per chip
@@ -129,8 +130,7 @@ def sample_serving(
     for position, served in enumerate(result.chips):
         if served.estimate is None or served.chip not in catalog.chips:
             continue
-        domain = int(catalog.system(catalog.chip(served.chip).system).scaleup_domain_chips.value)
-        cluster = cluster_from_catalog(catalog, served.chip, domain)
+        cluster = serving_cluster(catalog, served.chip)
         efficiency = tables.for_serving(cluster.family)
         inputs = chip_ranges(catalog, cluster)
         band = efficiency.error_band
@@ -161,15 +161,8 @@ def sample_serving(
 
 def serving_bands(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, float | None]]]:
     """Per chip, P10 / P50 / P90 of each figure of :func:`sample_serving` (None where no draw had one)."""
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for chip, rows in frame.groupby("chip", sort=False) if len(frame) else []:
-        out[str(chip)] = {}
-        for figure in SERVING_FIGURES:
-            column = rows[figure].to_numpy(float)
-            finite = column[np.isfinite(column)]
-            if not finite.size:
-                out[str(chip)][figure] = {"p10": None, "p50": None, "p90": None}
-                continue
-            p10, p50, p90 = np.quantile(finite, [0.1, 0.5, 0.9])
-            out[str(chip)][figure] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
-    return out
+    if not len(frame):
+        return {}
+    return {
+        str(chip): {f: _quantiles(rows[f]) for f in SERVING_FIGURES} for chip, rows in frame.groupby("chip", sort=False)
+    }

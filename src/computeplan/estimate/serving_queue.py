@@ -11,7 +11,7 @@ import numpy as np
 from computeplan.catalog.loader import Catalog
 from computeplan.estimate.efficiency import EfficiencyTables
 from computeplan.estimate.serving import ServingResult
-from computeplan.hardware.cluster import Cluster, cluster_from_catalog
+from computeplan.hardware.cluster import Cluster, serving_cluster
 from computeplan.perf.inference import (
     BYTES_PER_KV,
     BYTES_PER_WEIGHT,
@@ -97,8 +97,7 @@ def under_load(
     for served in result.chips:
         if served.estimate is None or served.chip not in catalog.chips:
             continue
-        domain = int(catalog.system(catalog.chip(served.chip).system).scaleup_domain_chips.value)
-        cluster = cluster_from_catalog(catalog, served.chip, domain)
+        cluster = serving_cluster(catalog, served.chip)
         replica = replica_of(result.model, cluster, tables.for_serving(cluster.family), result.job, served.estimate)
         row: dict[str, Any] = {"chip": served.chip, "batch_limit": replica.max_batch, "prefill_s": replica.prefill_s}
         if arrivals_per_s is not None:

@@ -24,7 +24,7 @@ from computeplan.estimate.reliability import estimate_job_goodput, reliability_f
 from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
 from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
-from computeplan.hardware.cluster import cluster_from_catalog
+from computeplan.hardware.cluster import cluster_from_catalog, serving_cluster
 from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from computeplan.workload.jobs import MAX_CHIPS as MAX_TRAINING_CHIPS
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
@@ -208,8 +208,7 @@ def training_goodput(job: TrainingWorkload, catalog: Catalog, chips: np.ndarray)
 def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: EfficiencyTables) -> ServingRate | str:
     """Output tokens per chip-hour of the best replica within the workload's latency target, or why none."""
     spec = TransformerSpec.from_entry(catalog.model(serve.model))
-    domain = int(catalog.system(catalog.chip(chip).system).scaleup_domain_chips.value)
-    cluster = cluster_from_catalog(catalog, chip, domain)
+    cluster = serving_cluster(catalog, chip)
     job = ServingJob(
         input_len=serve.input_len,
         output_len=serve.output_len,

@@ -505,6 +505,16 @@ def salvage_share(inp: FleetInputs, periods_per_year: int, discount_rate: float)
     return share
 
 
+def facility_book_share(scenario: Scenario, t_n: int) -> np.ndarray:
+    """[t] straight-line book value at the end of the plan, as a share of its capex, of facility power built in
+    period t: the life left after it is ready (power.build_lead_years), over its life (power.facility_life_years)."""
+    ppy = scenario.periods_per_year
+    life = scenario.power.facility_life_years * ppy
+    ready = np.arange(t_n) + scenario.power.build_lead_years * ppy
+    share: np.ndarray = np.clip((ready + life - t_n) / life, 0.0, 1.0)
+    return share
+
+
 def define_objective(
     lp: LinearProgram,
     inp: FleetInputs,
@@ -531,9 +541,7 @@ def define_objective(
         lp.add_cost(lp.variables["add"], -credit)
     capex_w = scenario.power.capex_usd_per_w
     if capex_w > 0:
-        life = scenario.power.facility_life_years * ppy
-        ready = np.arange(t_n) + scenario.power.build_lead_years * ppy
-        book = np.clip((ready + life - t_n) / life, 0.0, 1.0)
+        book = facility_book_share(scenario, t_n)
         lp.add_cost(lp.variables["build"], -book * capex_w * units.watts / units.usd * (1.0 + rate) ** (-t_n / ppy))
     if scenario.objective == "max_value":
         for w in range(train.shape[0]):

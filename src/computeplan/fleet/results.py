@@ -561,16 +561,14 @@ def _fill_cost(
 
 def _salvage_usd(scenario: Scenario, inp: FleetInputs, sol: Solution) -> float:
     """Present value of what owned chips and facilities are worth back (resale, book value at the end)."""
-    from computeplan.fleet.lp import salvage_share
+    from computeplan.fleet.lp import facility_book_share, salvage_share
 
     u = sol.units
     rate = scenario.money.discount_rate
     ppy = scenario.periods_per_year
     chips = float((sol.value("add") * u.chips * inp.capex_usd_per_chip[:, None] * salvage_share(inp, ppy, rate)).sum())
     t_n = inp.add_allowed.shape[1]
-    life = scenario.power.facility_life_years * ppy
-    ready = np.arange(t_n) + scenario.power.build_lead_years * ppy
-    book = np.clip((ready + life - t_n) / life, 0.0, 1.0)
+    book = facility_book_share(scenario, t_n)
     built = sol.value("build") * u.watts * scenario.power.capex_usd_per_w
     return chips + float((built * book).sum()) * float((1.0 + rate) ** (-t_n / ppy))
 

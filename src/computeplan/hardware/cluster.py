@@ -95,3 +95,9 @@ def cluster_from_catalog(catalog: Catalog, chip_id: str, num_chips: int, *, syst
         price_usd_per_hour=chip.price_usd_per_hour.value if chip.price_usd_per_hour else None,
         announced=chip.status.value == "announced",
     )
+
+
+def serving_cluster(catalog: Catalog, chip_id: str) -> Cluster:
+    """One scale-up domain of ``chip_id`` (its system's): the cluster a serving replica is searched on."""
+    domain = int(catalog.system(catalog.chip(chip_id).system).scaleup_domain_chips.value)
+    return cluster_from_catalog(catalog, chip_id, domain)

@@ -71,10 +71,10 @@ def answers(result: PlanResult, catalog: Catalog | None = None) -> list[str]:
 
 def _money(result: PlanResult) -> list[str]:
     sc, totals = result.scenario, result.totals
-    lines = [
-        f"Spend: {usd(totals.spend_usd)} over {sc.years} years ({sc.start_year}-{sc.end_year}), "
-        f"{usd(totals.usd_per_w_year)} per facility watt-year drawn."
-    ]
+    per_watt = (
+        f", {usd(totals.usd_per_w_year)} per facility watt-year drawn" if math.isfinite(totals.usd_per_w_year) else ""
+    )
+    lines = [f"Spend: {usd(totals.spend_usd)} over {sc.years} years ({sc.start_year}-{sc.end_year}){per_watt}."]
     if sc.objective == "max_value":
         lines.append(
             f"Net present value {usd(totals.npv_usd)} at a {sc.money.discount_rate:.0%} cost of capital: value "
@@ -209,11 +209,9 @@ def _serving(result: PlanResult) -> list[str]:
         return []
     served, demanded = float(s["tokens_served"].sum()), float(s["tokens_demanded"].sum())
     share = served / demanded if demanded > 0 else 1.0
-    cost = result.periods["usd_per_million_tokens"]
-    lines = [
-        f"Serving: {served:.2e} output tokens of {demanded:.2e} demanded ({share:.0%}); cost "
-        f"${float(cost.min()):,.3f}-${float(cost.max()):,.3f} per million tokens."
-    ]
+    cost = result.periods["usd_per_million_tokens"].dropna()
+    priced = f"; cost ${float(cost.min()):,.3f}-${float(cost.max()):,.3f} per million tokens" if len(cost) else ""
+    lines = [f"Serving: {served:.2e} output tokens of {demanded:.2e} demanded ({share:.0%}){priced}."]
     unmet = s[s["tokens_demanded"] - s["tokens_served"] > 1e-6 * s["tokens_demanded"]]
     if len(unmet):
         periods = sorted({str(p) for p, _ in unmet.index})
