@@ -47,3 +47,42 @@ def test_utilization_scales_cost_and_chips(capsys):
     a, b = json.loads(full)["results"][0], json.loads(half)["results"][0]
     assert b["usd_per_million_output_tokens"] == 2 * a["usd_per_million_output_tokens"]
     assert b["chips_needed"] >= 2 * a["chips_needed"] - a["chips_needed"] // 2
+
+
+DEEPSEEK = ["serve", "--model", "deepseek-v3", "--input", "2048", "--output", "512", "--tpot-ms", "50"]
+
+
+def test_serve_moe_offers_expert_parallel_and_disaggregated_layouts(capsys):
+    """The command of issue 10: DeepSeek-V3 on four chips, EP and disaggregated options with $/Mtok."""
+    args = [*DEEPSEEK, "--compare", "trn2,h200-sxm,b200,tpu-v6e", "--traffic", "1e10tok/day"]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    for r in data["results"]:
+        lay = r["layout"]
+        assert lay["ep"] > 1, r["chip"]  # 671B of weights: the experts must spread over the replica
+        assert r["chips_per_replica"] == max(lay["ep"], lay["tp"]) * lay["pp"]
+        assert any(c.startswith("expert parallelism: ep") for c in r["choices"])
+        assert any(c.startswith("batch:") for c in r["choices"]) and any(
+            c.startswith("precision:") for c in r["choices"]
+        )
+        split = data["disaggregated"][r["chip"]]
+        assert split["tpot_s"] <= 0.05 and split["usd_per_million_output_tokens"] > 0
+        # both pools sized in the ratio of their chip-seconds: output tokens per chip over both
+        assert split["prefill_chips_per_decode_chip"] > 0
+        assert split["chips_needed"] * split["throughput_tokens_per_s_per_chip"] >= 1e10 / 86400 * 0.99
+        dec = split["decode_layout"]
+        assert split["chips_needed"] % max(dec["ep"], dec["tp"]) == 0 or split["chips_needed"] > 2 * dec["ep"]
+        assert "batch" not in split["prefill_layout"]  # a prefill replica has no decode batch
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "Disaggregated prefill/decode" in out and "ep 8 (tp 1)" in out
+    assert "why this layout" in out
+
+
+def test_disaggregated_decode_sees_no_prefill_interference(capsys):
+    code, out, _ = run(capsys, *SERVE, "--chip", "h100-sxm", "--json")
+    data = json.loads(out)
+    co, split = data["results"][0], data["disaggregated"]["h100-sxm"]
+    assert code == 0 and split["tpot_s"] <= 0.05
+    # a decode pool may batch more at the same TPOT: its steps carry no prefills
+    assert split["decode_layout"]["batch"] >= co["layout"]["batch"]

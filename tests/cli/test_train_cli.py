@@ -136,11 +136,11 @@ def test_validate_markdown_leads_with_leave_one_source_out(capsys):
 
 def test_validate_loso_table_and_json(capsys):
     code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso")
-    assert code == 0 and "LOSO" in out and "leave one source out: 123 of 127 rows predicted" in out
+    assert code == 0 and "LOSO" in out and "leave one source out: 122 of 122 rows predicted" in out
     assert "90th percentile" in out
     code, out, _ = run(capsys, "validate", str(SERVING_DATA), "--loso", "--json")
     loso = json.loads(out)["loso"]
-    assert loso["summary"]["predicted"] == 123 and loso["summary"]["p90_abs_error_pct"] is not None
+    assert loso["summary"]["predicted"] == 122 and loso["summary"]["p90_abs_error_pct"] is not None
     assert set(loso["by_source"]) == {r["source"] for r in loso["rows"]} and len(loso["by_source"]) == 10
 
 

@@ -1,11 +1,14 @@
 """Golden check of the serving model against published runs: the 148 rows of shared/reference (MLPerf v4.1 and
-v5.0, TensorRT-LLM, NIM, vLLM on ROCm, TPU and Neuron, Neuron SDK, optimum-neuron, ...), 127 of them readable (21
-rows without request lengths are skipped with their reason: no source gives their dataset's mean lengths).
+v5.0, TensorRT-LLM, NIM, vLLM on ROCm, TPU and Neuron, Neuron SDK, optimum-neuron, ...), 122 of them readable. Skipped
+with their reasons: 21 rows without request lengths (no source gives their dataset's mean lengths), three Qwen3-Coder
+rows without an expert FFN width, two speculative-decoding rows without an acceptance rate.
 
-The headline, leave-one-source-out (measured 2026-11-26 on 10 publications): median 35.9%, 90th percentile 124.8%,
-worst 1970% (a TTFT at concurrency 50, priced as one static batch); 123 of 127 rows predicted (three DeepSeek rows
-need expert parallelism, one KV cache does not fit). In-sample 17.3% (shipped tables), 19.9% on held-out rows.
-Bounds leave room for noise only (issue 10 asks for median <= 10%).
+The headline, leave-one-source-out (measured 2026-11-26 on 10 publications, with closed-loop continuous batching,
+expert parallelism, MLPerf Server rows at their latency limits, the frameworks' KV-cache defaults, and as in
+training no family fit resting on fewer than three rows from two publications): median 31.0%, 90th percentile 91.1%,
+worst 469% (a Qwen3-235B run on Trainium2 five times slower than its roofline); every readable row predicted.
+In-sample 17.5% (shipped tables), 18.4% on held-out rows. Bounds leave room for noise only (issue 10 asks for
+median <= 10%).
 """
 
 from __future__ import annotations
@@ -28,27 +31,48 @@ def report():
 
 def test_serving_leave_one_source_out_stays_at_the_documented_value(report):
     loso = report.loso
-    assert loso.summary.count == 127 and loso.summary.predicted == 123
-    assert loso.summary.median_abs_error_pct <= 36.5  # measured 35.9
-    assert loso.summary.p90_abs_error_pct <= 127.0  # measured 124.8
-    assert loso.summary.max_abs_error_pct <= 2000.0  # measured 1970
+    assert loso.summary.count == 122 and loso.summary.predicted == 122
+    assert loso.summary.median_abs_error_pct <= 31.7  # measured 31.0
+    assert loso.summary.p90_abs_error_pct <= 93.5  # measured 91.1
+    assert loso.summary.max_abs_error_pct <= 480.0  # measured 469
     assert len(loso.by_source) == 10
 
 
 def test_rows_not_predicted_say_why(report):
-    assert report.summary.count == 127 and report.summary.predicted == 123
-    reasons = {r.id: r.reason for r in report.rows if r.reason}
-    assert set(reasons) == {"M121", "M133", "M134", "M135"}
-    assert all("weights do not fit" in reasons[i] for i in ("M133", "M134", "M135"))  # no expert parallelism yet
-    assert "KV cache" in reasons["M121"]
-    assert len(report.skipped) == 21 and all(
-        "blank: the request lengths are required" in why for _, why in report.skipped
-    )
+    assert report.summary.count == 122 and report.summary.predicted == 122
+    skipped = dict(report.skipped)
+    assert len(skipped) == 26
+    lengths = [why for why in skipped.values() if "blank: the request lengths are required" in why]
+    widths = [why for why in skipped.values() if "moe_ffn_hidden blank" in why]
+    drafts = [why for why in skipped.values() if "the framework speculates" in why]
+    assert len(lengths) == 21 and len(widths) == 3 and len(drafts) == 2
+
+
+def test_concurrency_rows_are_a_closed_loop_not_one_batch(report):
+    """NIM at concurrency 50 (5,000 in / 500 out, H100 TP2): TTFT 0.83 s and ITL 60 ms were measured; one static
+    batch of 50 prefills priced 17 s. Concurrency 100 holds only as many sequences as the KV cache takes."""
+    rows = {r.id: r for r in report.rows}
+    assert abs(rows["M119"].error_pct) < 40.0 and abs(rows["M120"].error_pct) < 10.0
+    assert rows["M121"].predicted is not None and abs(rows["M121"].error_pct) < 10.0
+
+
+def test_an_expert_parallel_row_is_priced_with_its_ep(report):
+    row = next(r for r in report.rows if r.id == "M053")
+    assert row.layout is not None and row.layout.get("ep") == 8
+    assert abs(row.error_pct) < 20.0  # measured -0.9 as its decode pool (was -66 with experts split by tp)
+
+
+def test_server_rows_are_priced_at_the_benchmarks_latency_limits(report):
+    """MLPerf Server: the most throughput within the P99 TTFT/TPOT limits (llama2-70b: 2 s, 200 ms; interactive:
+    450 ms, 40 ms). At saturation the interactive row's TPOT was priced at 162 ms against 34 ms measured."""
+    rows = {r.id: r for r in report.rows}
+    assert any("P99 limits" in f for f in rows["M011"].filled)
+    assert abs(rows["M011"].error_pct) < 10.0 and abs(rows["M016"].error_pct) < 25.0
 
 
 def test_serving_error_stays_at_the_documented_value(report):
-    assert report.summary.median_abs_error_pct <= 18.0  # measured 17.3 (in-sample)
-    assert report.summary_held_out.median_abs_error_pct <= 20.5  # measured 19.9
+    assert report.summary.median_abs_error_pct <= 18.0  # measured 17.5 (in-sample)
+    assert report.summary_held_out.median_abs_error_pct <= 19.0  # measured 18.4
 
 
 def test_mlperf_rows_say_where_their_lengths_come_from(report):

@@ -27,8 +27,8 @@ def report():
 def test_leave_one_source_out_stays_at_the_documented_value(report):
     loso = report.loso
     assert loso.summary.count == loso.summary.predicted == ROWS
-    assert loso.summary.median_abs_error_pct <= 10.0  # measured 9.57
-    assert loso.summary.p90_abs_error_pct <= 25.0  # measured 24.1
+    assert loso.summary.median_abs_error_pct <= 10.0  # measured 9.61
+    assert loso.summary.p90_abs_error_pct <= 25.0  # measured 24.0
     assert loso.summary.max_abs_error_pct <= 88.0  # measured 86.6 (Trainium N120)
     assert len(loso.by_source) == 10
     assert set(loso.by_family) == {"aws-neuron-v2", "google-tpu", "nvidia-ampere", "nvidia-hopper"}

@@ -258,7 +258,7 @@ def test_serving_layouts_are_typed_and_their_json_unchanged():
     served = _serve(chips=["h100-sxm"])
     chip = served.chips[0]
     assert chip.estimate is not None and chip.pareto
-    keys = {"tp", "pp", "batch", "weight_precision", "kv_precision"}
+    keys = {"tp", "pp", "ep", "batch", "weight_precision", "kv_precision"}  # ep: 1 unless expert-parallel
     assert set(chip.estimate.layout) == keys and all(set(p.layout) == keys for p in chip.pareto)
     data = served.to_dict()
     assert set(data["results"][0]["layout"]) == keys

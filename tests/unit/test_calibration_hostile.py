@@ -286,9 +286,18 @@ def test_a_serving_row_whose_kv_cache_does_not_fit_says_so(tmp_path):
     long = _unpredicted(_serving(tmp_path, output_len="1e12"), GOOD_SERVING)
     assert long.startswith("the KV cache of one sequence of 1,000,000,000,128 tokens (input_len + output_len)")
     assert "weights do not fit" not in long
-    batch = _unpredicted(_serving(tmp_path, batch_size="100000000"), GOOD_SERVING)
+    # a static batch (Transformers NeuronX batches statically) must fit at once
+    static = {"batch_size": "100000000", "framework": "Transformers NeuronX"}
+    batch = _unpredicted(_serving(tmp_path, **static), GOOD_SERVING)
     assert batch.startswith("the KV cache of a batch of 100,000,000 sequences of 256 tokens")
     assert re.search(r"at most [\d,]+ such sequences fit", batch)
+
+
+def test_a_closed_loop_beyond_the_kv_cache_is_served_as_far_as_it_holds(tmp_path):
+    """A continuous-batching server holds what its KV cache takes; the rest of a closed loop waits for a slot."""
+    report = validate_file(_serving(tmp_path, batch_size="100000000", framework="vLLM"), CATALOG, TABLES)
+    bad = report.rows[-1]
+    assert bad.id == "BAD" and bad.predicted is not None and bad.predicted > 0
 
 
 def test_a_serving_row_whose_weights_do_not_fit_says_so(tmp_path):

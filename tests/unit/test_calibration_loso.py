@@ -11,7 +11,7 @@ import computeplan.calibration.fit as fit_module
 from computeplan.calibration.fit import fit_table
 from computeplan.calibration.loso import leave_one_source_out, loso_units, publication
 from computeplan.calibration.service import read_runs_file
-from computeplan.calibration.serving import SERVING
+from computeplan.calibration.serving import SERVING, ServingModel
 from computeplan.catalog.loader import load_catalog
 
 SERVING_RUNS = Path(__file__).parents[1] / "golden" / "data" / "calibration-inference.csv"
@@ -44,6 +44,13 @@ def test_rows_of_one_publication_form_one_source(source, expected):
     assert publication(source) == expected
 
 
+class _OneSourceServing(ServingModel):
+    min_family_sources = 1
+
+
+ONE_SOURCE = _OneSourceServing()
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     """The TensorRT-LLM H100 rows, re-measured by the serving model itself: half as publication A with TRUE_A,
@@ -62,6 +69,7 @@ def synthetic():
 
 
 def test_each_source_is_predicted_by_a_fit_on_the_other_only(synthetic, monkeypatch):
+    """The fold machinery, with a family fit allowed on one publication (the shipped model asks for two)."""
     catalog, runs = synthetic
     source_of = {r.id: publication(r.source) for r in runs}
     seen: list[set[str]] = []
@@ -73,7 +81,7 @@ def test_each_source_is_predicted_by_a_fit_on_the_other_only(synthetic, monkeypa
 
     monkeypatch.setattr(fit_module, "fit", recording_fit)
     calls: list[tuple[int, int]] = []
-    result = leave_one_source_out(SERVING, runs, catalog, progress=lambda done, total: calls.append((done, total)))
+    result = leave_one_source_out(ONE_SOURCE, runs, catalog, progress=lambda done, total: calls.append((done, total)))
     # two folds, each fitting the family and the default on the other publication alone
     assert seen == [{"b.example/paper"}] * 2 + [{"a.example/paper"}] * 2
     assert calls[-1] == (loso_units(runs), loso_units(runs))
@@ -84,10 +92,10 @@ def test_each_source_is_predicted_by_a_fit_on_the_other_only(synthetic, monkeypa
     monkeypatch.setattr(fit_module, "fit", real_fit)
     rows_a = [r for r in runs if source_of[r.id] == "a.example/paper"]
     rows_b = [r for r in runs if source_of[r.id] == "b.example/paper"]
-    prepared_b, _ = SERVING.prepare_all(rows_b, catalog)
-    prepared_a, _ = SERVING.prepare_all(rows_a, catalog)
-    params_b = SERVING.efficiency("nvidia-hopper", fit_table(SERVING, prepared_b, hold_out=False))
-    expected = {p.run.id: SERVING.predict_all([p], params_b)[0].value for p in prepared_a}
+    prepared_b, _ = ONE_SOURCE.prepare_all(rows_b, catalog)
+    prepared_a, _ = ONE_SOURCE.prepare_all(rows_a, catalog)
+    params_b = ONE_SOURCE.efficiency("nvidia-hopper", fit_table(ONE_SOURCE, prepared_b, hold_out=False))
+    expected = {p.run.id: ONE_SOURCE.predict_all([p], params_b)[0].value for p in prepared_a}
     by_id = {r.id: r for r in result.rows}
     for row_id, value in expected.items():
         assert by_id[row_id].predicted == pytest.approx(value, rel=1e-12)
@@ -97,6 +105,14 @@ def test_each_source_is_predicted_by_a_fit_on_the_other_only(synthetic, monkeypa
     assert result.by_source["a.example/paper"].median_abs_error_pct > 5.0
     assert set(result.by_source) == {"a.example/paper", "b.example/paper"}
     assert result.summary.count == result.summary.predicted == len(runs)
+
+
+def test_one_other_publication_is_too_little_for_a_family_fit(synthetic):
+    """As in training, no family parameter rests on one publication: each fold falls back to its default."""
+    catalog, runs = synthetic
+    result = leave_one_source_out(SERVING, runs, catalog)
+    assert all(not row.calibrated for row in result.rows)
+    assert all(any("too few runs of family nvidia-hopper" in n for n in row.notes) for row in result.rows)
 
 
 def test_a_family_no_other_source_has_is_predicted_by_the_folds_default(synthetic):

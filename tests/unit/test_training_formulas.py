@@ -189,3 +189,30 @@ def test_mfu_uses_bf16_peak_and_model_flops():
     expected = 8 * 2048 * model_flops_per_token(spec, 2048) / (r.step_time_s[0] * 8 * 1e15)
     assert r.mfu[0] == pytest.approx(expected)
     assert math.isfinite(r.hfu[0]) and r.hfu[0] >= r.mfu[0] * 0.5
+
+
+def test_small_all_reduces_go_by_tree_on_a_switch_and_by_ring_on_a_torus():
+    """8 ranks in one switched domain (100 GB/s, 1 us): 1 kB by tree, 2 S/bw + 2 log2(8) alpha; 1 GB by ring."""
+    from dataclasses import replace
+
+    c = cluster(num_chips=8, domain=8)
+    eight, one = np.array([8.0]), np.array([1.0])
+    small = collectives.all_reduce_time(c, np.array([1e3]), eight, one, 1.0)[0]
+    assert small == pytest.approx(2e3 / 100e9 + 6 * 1e-6)  # ring: 1.75e3 / 100e9 + 14 us
+    large = collectives.all_reduce_time(c, np.array([1e9]), eight, one, 1.0)[0]
+    assert large == pytest.approx(2 * 7 / 8 * 1e9 / 100e9 + 14 * 1e-6)
+    torus = replace(c, scaleup_topology="torus-2d")
+    ring = collectives.all_reduce_time(torus, np.array([1e3]), eight, one, 1.0)[0]
+    assert ring > small  # chip-to-chip links keep the ring's 2 (g - 1) latency steps
+
+
+def test_an_all_to_all_on_a_torus_is_bound_by_its_bisection():
+    """16 x 16 torus (v6e pod): half the traffic crosses 2 x 16 links each way, about S k a / (4 bw) = 8 S / bw."""
+    from dataclasses import replace
+
+    torus = replace(cluster(num_chips=256, domain=256), scaleup_topology="torus-2d")
+    g, one = np.array([256.0]), np.array([1.0])
+    t = collectives.all_to_all_time(torus, np.array([1e9]), g, one, 1.0)[0]
+    assert t == pytest.approx(1e9 * 16 * 2 / (4 * 100e9) + torus.scaleup_latency_s)
+    switched = collectives.all_to_all_time(cluster(num_chips=256, domain=256), np.array([1e9]), g, one, 1.0)[0]
+    assert switched == pytest.approx(1e9 * 255 / 256 / 100e9 + 1e-6)

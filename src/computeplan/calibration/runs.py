@@ -508,6 +508,11 @@ def _build_spec(cells: Cells, catalog: Catalog) -> TransformerSpec:
     if mlp:
         changes["gated_mlp"] = mlp == "swiglu"
     if col["moe_experts"]:
+        if not (col["moe_ffn_hidden"] or col["ffn_hidden"] or spec.is_moe):
+            raise BadRow(
+                "moe_ffn_hidden blank: a mixture of experts not in the catalog needs its expert FFN width (a dense "
+                "model's 4 x hidden would be a guess that multiplies the expert weights several times)"
+            )
         changes.update(
             experts=col["moe_experts"],
             top_k=col["moe_top_k"] or 2,

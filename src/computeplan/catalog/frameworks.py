@@ -28,11 +28,16 @@ ATTENTION_KERNELS = ("flash-attention-2", "flash-attention-3", "cudnn", "splash"
 PIPELINE_SCHEDULES = ("1f1b", "dualpipe")
 
 
-class _Fact(BaseModel):
+class SourcedFact(BaseModel):
+    """A documented default: its value, where it is documented, and what was seen there."""
+
     model_config = ConfigDict(extra="forbid")
     value: Any
     source: str
     note: str = ""
+
+
+_Fact = SourcedFact
 
 
 class _Framework(BaseModel):

@@ -125,7 +125,8 @@ def builtin_files() -> list[Path]:
         Path(str(p))
         for p in data.iterdir()
         if p.name.endswith(".yaml")
-        and p.name not in (EFFICIENCY_FILE, INFERENCE_EFFICIENCY_FILE, FRAMEWORKS_FILE, KERNELS_FILE)
+        and p.name
+        not in (EFFICIENCY_FILE, INFERENCE_EFFICIENCY_FILE, FRAMEWORKS_FILE, KERNELS_FILE, SERVING_FRAMEWORKS_FILE)
     )
 
 
@@ -133,6 +134,7 @@ EFFICIENCY_FILE = "efficiency.yaml"
 INFERENCE_EFFICIENCY_FILE = "inference_efficiency.yaml"
 FRAMEWORKS_FILE = "frameworks.yaml"  # catalog.frameworks reads it
 KERNELS_FILE = "kernels.yaml"  # catalog.kernels reads it
+SERVING_FRAMEWORKS_FILE = "serving_frameworks.yaml"  # catalog.serving_frameworks reads it
 
 
 def data_file(name: str) -> Path:

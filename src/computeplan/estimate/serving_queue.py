@@ -50,9 +50,15 @@ def replica_of(
         output_len=np.full(n, float(job.output_len)),
         saturate=np.zeros(n, dtype=bool),
         continuous=np.ones(n, dtype=bool),
+        ep=np.full(n, float(layout["ep"])),
         prefix_hit_rate=job.prefix_hit_rate,
     )
-    return Replica(float(arrays.prefill_s[0]), tuple(float(x) for x in arrays.decode_step_s), int(job.output_len))
+    return Replica(
+        float(arrays.prefill_s[0]),
+        tuple(float(x) for x in arrays.decode_step_s),
+        int(job.output_len),
+        prefill_latency_s=float(arrays.prefill_latency_s[0]),
+    )
 
 
 def slo_rate(replica: Replica, *, p99_ttft_s: float | None, p99_tpot_s: float | None) -> float:
@@ -105,7 +111,7 @@ def under_load(
             row.update(arrivals_per_s=arrivals_per_s, **_latency_dict(q))
         if p99_ttft_s is not None or p99_tpot_s is not None:
             rate = slo_rate(replica, p99_ttft_s=p99_ttft_s, p99_tpot_s=p99_tpot_s)
-            chips = served.estimate.layout["tp"] * served.estimate.layout["pp"]
+            chips = served.estimate.chips_per_replica
             usd = None
             if cluster.price_usd_per_hour and rate > 0:
                 usd = cluster.price_usd_per_hour * chips / SECONDS_PER_HOUR / (rate * result.job.output_len) * 1e6

@@ -1,7 +1,12 @@
 """Serving a transformer: KV cache, prefill, decode, and the operating points of batching. Vectorised over
 candidate replicas (tp, pp, batch, precisions); SI units.
 
-A replica is tp x pp chips holding one copy of the weights. Per chip, with W weight bytes and k_t KV bytes per
+A replica is tp x pp chips holding one copy of the weights; with expert parallelism (a mixture of experts, ep > 1)
+a stage is ep chips: the routed experts are spread over them (E/ep whole experts each) and attention runs on
+dp = ep/tp data-parallel groups of tp chips, each holding the dense weights and the KV cache of its own sequences
+(vLLM/SGLang "DP attention"; DeepSeek-V3 report). Each MoE layer then costs an all-to-all dispatch and combine of
+the tokens' hidden states to their k experts instead of a tensor-parallel all-reduce, and the busiest of the ep
+chips sets the pace (:func:`expert_load_imbalance`). Per chip, with W weight bytes and k_t KV bytes per
 token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_kv / pp):
 - decode step at batch B and mean context c (roofline, Williams et al. 2009):
   t_step = max(W_read r(B) / (eta_mem bw) + B c k_t / (eta_kv bw), FLOPs / (peak e)), r(B) a device profile's
@@ -9,16 +14,24 @@ token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_
   B D bytes, a fixed per-step overhead t_0 (kernel launches, sampling, scheduling) and, where a device profile
   measured it, a fixed cost per layer (its small kernels' launches);
   W_read counts only the experts a batch touches: E (1 - (1 - k/E)^B) of E experts.
-- prefill of n tokens: 2 P_active n + 2 n^2 N (H_qk + H_v)/2 FLOPs (causal), at e_prefill x peak, shared by the
-  replica's chips, plus TP all-reduces of n D bytes per layer.
-- static batching (latency runs): TTFT = prefill of the batch; e2e = TTFT + n_out t_step(B, n_in + n_out/2).
-- continuous batching at saturation (offline benchmarks): the batch is the most sequences the KV cache holds at
-  mean context n_in + n_out/2; each request also costs its prefill, so per replica
-  throughput = n_out / (T_prefill(n_in) + n_out t_step(B) / B).
-TPOT is t_step times pp (a token passes every stage).
+- prefill of n tokens: 2 P_active n + 2 n^2 N (H_qk + H_v)/2 FLOPs (causal), at e_prefill x peak, plus TP
+  all-reduces of n D bytes per layer. In replica time (T_prefill) the FLOPs are shared by all the replica's chips;
+  one prompt from start to end takes its attention group pp stage times in turn (pp x dp x T_prefill).
+- static batching (latency runs): TTFT = the batch's prompts through the pipeline, (ceil(B/dp) + pp - 1) stage
+  times; e2e = TTFT + n_out t_step(B, n_in + n_out/2).
+- continuous batching of B sequences (a closed loop: a finished request is replaced at once; offline benchmarks
+  at saturation, where B is the most sequences the KV cache holds at mean context n_in + n_out/2): in one cycle
+  of a request the replica prefills B prompts and runs n_out decode steps, T = B T_prefill + n_out t_step(B), so
+  throughput = B n_out / T. Prefills delay the decode of the others: the TPOT a request sees is
+  (T - TTFT) / n_out, not t_step (measured: NIM at concurrency 50 reports 60 ms where t_step is 27 ms).
+  TTFT = T_prefill + the wait behind the other B - 1 requests' prefills, taken as M/D/1 at their load
+  rho' = (B - 1)/B x B T_prefill / T (Poisson arrivals overstate a closed loop's burstiness slightly; at B = 1 there
+  is no wait), + one weight read for the first token. A closed loop of C > B concurrent requests (the KV cache holds
+  only B) also waits for a slot: (C - B) T / B (Little's law).
+TPOT of a decode step alone (``decode_step_s``) is t_step times pp (a token passes every stage).
 
 Options beyond the peers (off by default):
-- continuous batching at a chosen batch B (not only saturation): TTFT = T_prefill(n_in) + one decode step.
+- continuous batching at a chosen batch B (not only saturation), as above.
 - prefix caching with hit rate h: only (1 - h) n_in prompt tokens are prefilled.
 - speculative decoding (draft model or multi-token prediction) proposing k tokens accepted with probability a:
   a step verifies k + 1 tokens per sequence (compute x (k + 1), weights read once) and yields
@@ -117,18 +130,63 @@ def decode_flops_per_token(spec: TransformerSpec, context: Array) -> Array:
 
 @dataclass(frozen=True)
 class ReplicaArrays:
-    """Per-candidate results for one replica (tp x pp chips)."""
+    """Per-candidate results for one replica (tp x pp chips, or (ep / tp) x tp x pp with expert parallelism)."""
 
     weights_bytes_per_chip: Array
     kv_bytes_per_token_per_chip: Array
     max_sequences: Array  # concurrent sequences the KV cache holds at the given context
     fits: NDArray[np.bool_]
     ttft_s: Array
-    tpot_s: Array
-    decode_step_s: Array
+    tpot_s: Array  # the time between a request's tokens, prefills of the others included
+    decode_step_s: Array  # one decode step alone
     throughput_tokens_per_s: Array  # output tokens per second per replica
     batch: Array
-    prefill_s: Array  # replica time to prefill one request
+    prefill_s: Array  # replica time to prefill one request (its dp attention groups prefill side by side)
+    prefill_latency_s: Array  # one prompt's prefill from start to end (through the pp stages in turn)
+    chips: Array  # tp x pp x dp: the replica's chips
+
+
+def routed_flops_per_token(spec: TransformerSpec) -> float:
+    """FLOPs of the routed experts one token passes through: 2 L_moe k mlp(F_e) (0 for a dense model)."""
+    if not spec.is_moe:
+        return 0.0
+    return 2.0 * spec.moe_layers * spec.top_k * spec.mlp_params(spec.expert_ffn_hidden)
+
+
+def expert_load_imbalance(spec: TransformerSpec, tokens: Array, ep: Array) -> Array:
+    """Load of the busiest of ``ep`` expert-parallel chips over the mean, for ``tokens`` routed at once.
+
+    Each chip receives lambda = tokens k / ep token-expert pairs on average; with uniform routing their counts are
+    close to Poisson and the largest of ep is about lambda + sqrt(2 lambda ln ep) (the maximum of ep Gaussians),
+    so the factor is 1 + sqrt(2 ln(ep) / lambda), capped at ep (every pair on one chip). Real routers are less
+    even than uniform; balancing (DeepSeek's EPLB) brings them back towards it. 1 without expert parallelism.
+    """
+    if not spec.is_moe:
+        return np.ones_like(tokens)
+    lam = np.maximum(tokens * spec.top_k / np.maximum(ep, 1.0), 1e-9)
+    factor = 1.0 + np.sqrt(2.0 * np.log(np.maximum(ep, 1.0)) / lam)
+    return np.where(ep > 1.0, np.minimum(factor, ep), 1.0)
+
+
+def _layer_collectives(
+    spec: TransformerSpec, cluster: Cluster, eff: InferenceEfficiency, tokens: Array, tp: Array, ep: Array
+) -> Array:
+    """Seconds of collectives per forward pass of ``tokens`` per attention group, all layers (before pp).
+
+    Without expert parallelism: two tensor-parallel all-reduces of the hidden state per layer (attention and FFN).
+    With it: one all-reduce after attention, one after each dense FFN, and per MoE layer an all-to-all dispatch
+    and combine over the ep chips of each token's hidden state to its k experts (bf16), tokens/tp per rank.
+    """
+    ones = np.ones_like(tp)
+    ar = collectives.all_reduce_time(cluster, 2.0 * tokens * spec.hidden, tp, ones, eff.network_efficiency)
+    plain = 2.0 * spec.layers * ar
+    if not spec.is_moe:
+        return plain
+    dispatch = 2.0 * tokens / tp * spec.top_k * spec.hidden
+    a2a = collectives.all_to_all_time(cluster, dispatch, ep, ones, eff.network_efficiency)
+    dense_ffn = spec.layers - spec.moe_layers
+    with_ep = (spec.layers + dense_ffn) * ar + 2.0 * spec.moe_layers * a2a
+    return np.where(ep > 1.0, with_ep, plain)
 
 
 def _experts_touched(spec: TransformerSpec, batch: Array) -> Array:
@@ -153,6 +211,8 @@ def replica_performance(
     output_len: Array,
     saturate: NDArray[np.bool_],
     continuous: NDArray[np.bool_] | None = None,
+    closed_loop: NDArray[np.bool_] | None = None,
+    ep: Array | None = None,
     prefix_hit_rate: float = 0.0,
     speculative_tokens: int = 0,
     acceptance_rate: float = 0.0,
@@ -160,64 +220,89 @@ def replica_performance(
     """Latency and throughput of replicas.
 
     Where ``saturate`` is set the batch is the KV-cache limit (offline benchmarks, continuous batching); else
-    ``batch``, served by continuous batching where ``continuous`` is set and as one static batch otherwise.
+    ``batch``, served by continuous batching where ``continuous`` is set and as one static batch otherwise. Where
+    ``closed_loop`` is set, ``batch`` is the concurrency of a closed-loop client: the replica batches continuously
+    as many of them as its KV cache holds, and the rest wait for a slot.
     """
-    continuous = saturate if continuous is None else (continuous | saturate)
-    chips = tp * pp
+    closed = np.zeros_like(saturate) if closed_loop is None else closed_loop & ~saturate
+    continuous = saturate | closed if continuous is None else (continuous | saturate | closed)
+    ep = np.ones_like(tp) if ep is None else np.maximum(ep, 1.0)
+    expert_parallel = ep > 1.0
+    dp = np.maximum(ep / tp, 1.0)  # attention groups of tp chips per stage (data-parallel attention; 1 without EP)
+    chips = tp * pp * dp
+    expert_shards = np.where(expert_parallel, ep, tp)  # chips a stage's routed experts are split over
     total = float(spec.param_count())
     expert = float(spec.expert_params_total())
-    weights_chip = total * weight_bytes / chips
+    dense_chip = (total - expert) * weight_bytes / (tp * pp)
+    expert_chip = expert * weight_bytes / (expert_shards * pp)
+    weights_chip = dense_chip + expert_chip
     kv_split = np.where(spec.is_mla, 1.0, np.minimum(tp, float(spec.kv_heads)))
     kv_token_chip = kv_bytes_per_token(spec, 1.0) * kv_bytes / (kv_split * pp)
     context = input_len + output_len / 2.0
     free = (cluster.hbm_bytes - ACTIVATION_RESERVE_BYTES - weights_chip) * KV_MEMORY_FRACTION
-    max_seq = np.floor(np.maximum(free, 0.0) / (kv_token_chip * (input_len + output_len)))
-    b = np.where(saturate, np.maximum(max_seq, 1.0), batch)
-    fits = (free > 0) & (max_seq >= np.where(saturate, 1.0, batch))
+    # each attention group holds the KV cache of its own sequences
+    max_seq = dp * np.floor(np.maximum(free, 0.0) / (kv_token_chip * (input_len + output_len)))
+    b = np.where(saturate, np.maximum(max_seq, 1.0), np.where(closed, np.clip(max_seq, 1.0, batch), batch))
+    fits = (free > 0) & (max_seq >= np.where(saturate | closed, 1.0, batch))
 
-    # decode step per stage: micro-batches of b/pp sequences pass the pp stages in turn
-    mb = np.maximum(b / pp, 1.0)
-    touched = expert * _experts_touched(spec, mb)
-    weights_read = (total - expert + touched) * weight_bytes / chips
-    kv_read = mb * context * kv_token_chip
+    # decode step per stage: micro-batches of b/(pp dp) sequences per attention group pass the pp stages in turn;
+    # a stage's experts see the tokens of all its dp groups at once
+    mb = np.maximum(b / (pp * dp), 1.0)
     verify = float(speculative_tokens + 1)
-    rows = verify * mb  # the batch dimension of the decode matmuls
+    rows = verify * mb  # the batch dimension of an attention group's decode matmuls
+    imbalance = expert_load_imbalance(spec, rows * dp, ep)
+    touched = np.minimum(_experts_touched(spec, mb * dp) * imbalance, 1.0)
+    weights_read = dense_chip + expert_chip * touched
+    kv_read = mb * context * kv_token_chip
     kv_eff = eff.memory_efficiency if eff.kv_memory_efficiency is None else eff.kv_memory_efficiency
     t_mem = weights_read * eff.decode_gemm_factor(rows) / (
         cluster.hbm_bytes_per_s * eff.memory_efficiency
     ) + kv_read / (cluster.hbm_bytes_per_s * kv_eff)
-    t_comp = rows * decode_flops_per_token(spec, context) / chips / (compute_peak * eff.prefill_efficiency)
-    ones = np.ones_like(tp)
-    ar = collectives.all_reduce_time(cluster, 2.0 * mb * spec.hidden, tp, ones, eff.network_efficiency)
-    t_comm = 2.0 * spec.layers / pp * ar
+    routed = routed_flops_per_token(spec)
+    per_token = decode_flops_per_token(spec, context) - routed + routed * imbalance
+    t_comp = rows * per_token / (tp * pp) / (compute_peak * eff.prefill_efficiency)
+    t_comm = _layer_collectives(spec, cluster, eff, mb, tp, ep) / pp
     stage = np.maximum(t_mem, t_comp) + t_comm + eff.step_overhead_s / pp + eff.layer_overhead_s * spec.layers / pp
     if speculative_tokens:
         a = min(max(acceptance_rate, 0.0), 0.999)
         yielded = (1.0 - a ** (speculative_tokens + 1)) / (1.0 - a)
         stage = stage * (1.0 + DRAFT_COST_FRACTION) / yielded
     tpot = stage * pp
-    # throughput: pp micro-batches in flight keep every stage busy
-    decode_tokens_per_s = mb * pp / tpot
+    # throughput: pp micro-batches in flight in each of the dp attention groups keep every stage busy (a batch
+    # smaller than pp x dp leaves stages idle: b sequences make b tokens per step)
+    decode_tokens_per_s = b / tpot
 
-    prompt = prefill_flops(spec, input_len * (1.0 - prefix_hit_rate))
-    t_prefill_one = prompt / chips / (compute_peak * eff.prefill_efficiency)
-    ar_prefill = collectives.all_reduce_time(cluster, 2.0 * input_len * spec.hidden, tp, ones, eff.network_efficiency)
-    t_prefill_one = t_prefill_one + 2.0 * spec.layers / pp * ar_prefill
-    ttft = np.where(continuous, t_prefill_one + tpot, b * t_prefill_one + weights_chip / cluster.hbm_bytes_per_s)
-    throughput = np.where(
-        continuous,
-        output_len / (t_prefill_one + output_len / decode_tokens_per_s),
-        b * output_len / (ttft + output_len * tpot),
+    prompt_tokens = input_len * (1.0 - prefix_hit_rate)
+    prompt = prefill_flops(spec, prompt_tokens)
+    # replica time per request: the prompt's FLOPs over all the replica's chips (the dp groups prefill side by side
+    # and share the expert shards), its collectives over the pp stages and dp groups working at once
+    t_prefill_one = prompt / chips / (compute_peak * eff.prefill_efficiency) + _layer_collectives(
+        spec, cluster, eff, input_len, tp, ep
+    ) / (pp * dp)
+    group_busy = t_prefill_one * dp  # a group's pipeline is busy this long per prompt
+    prefill_latency = group_busy * pp  # one prompt passes the pp stages in turn
+    first_token = weights_chip / cluster.hbm_bytes_per_s  # one read of the weights
+    cycle = b * t_prefill_one + output_len * b / decode_tokens_per_s  # a request's cycle, continuous batching
+    others = np.maximum(b / dp - 1.0, 0.0) * group_busy / cycle  # load of the other prefills on the request's group
+    wait = others * group_busy / (2.0 * (1.0 - np.minimum(others, 0.99)))  # M/D/1 (Pollaczek-Khinchine)
+    slot_wait = np.where(closed, np.maximum(batch - b, 0.0) * cycle / b, 0.0)
+    burst = (np.ceil(b / dp) + pp - 1.0) * group_busy  # a static batch: its prompts fill the pipeline in turn
+    ttft = np.where(continuous, prefill_latency + wait + first_token + slot_wait, burst + first_token)
+    seen_tpot = np.where(
+        continuous, np.maximum(tpot, (cycle - prefill_latency - wait) / np.maximum(output_len, 1.0)), tpot
     )
+    throughput = np.where(continuous, b * output_len / cycle, b * output_len / (ttft + output_len * tpot))
     return ReplicaArrays(
         weights_bytes_per_chip=weights_chip,
         kv_bytes_per_token_per_chip=kv_token_chip,
         max_sequences=max_seq,
         fits=fits,
         ttft_s=ttft,
-        tpot_s=tpot,
+        tpot_s=seen_tpot,
         decode_step_s=stage * pp,
         throughput_tokens_per_s=throughput,
         batch=b,
         prefill_s=t_prefill_one,
+        prefill_latency_s=prefill_latency,
+        chips=chips,
     )

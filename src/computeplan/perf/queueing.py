@@ -42,6 +42,8 @@ class Replica:
     prefill_s: float
     step_s: tuple[float, ...]
     output_len: int
+    prefill_latency_s: float | None = None  # one prompt from start to end, where longer than prefill_s (pp stages
+    # in turn, or dp attention groups prefilling side by side): TTFT pays it, the load counts prefill_s
 
     @property
     def max_batch(self) -> int:
@@ -101,7 +103,8 @@ def latency(replica: Replica, arrivals_per_s: float) -> QueueLatency:
         c = (1.0 - rho) / (lam * s * math.exp(theta * s) - 1.0)
         return max(math.log(c / (1.0 - q)) / theta, 0.0) if c > 1.0 - q else 0.0
 
-    ttft = [s + wait_quantile(q) + residual * (2.0 * q if q < 0.5 else 1.0 + (q - 0.5)) for q in (0.5, 0.99)]
+    own = max(replica.prefill_latency_s or s, s)  # the request's own prefill, start to end
+    ttft = [own + wait_quantile(q) + residual * (2.0 * q if q < 0.5 else 1.0 + (q - 0.5)) for q in (0.5, 0.99)]
     tpots = [_tpot_quantile(replica.step(n), s, lam, decoding, q, poisson) for q in (0.5, 0.99)]
     if not stable:
         return QueueLatency(UNSTABLE, UNSTABLE, UNSTABLE, UNSTABLE, float(replica.max_batch), rho, False)

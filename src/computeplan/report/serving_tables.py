@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from computeplan.report import console as report_console
@@ -10,7 +11,7 @@ from computeplan.report import table as new_table
 from computeplan.units import Dimension, format_quantity
 
 if TYPE_CHECKING:
-    from computeplan.estimate.serving import ServingResult
+    from computeplan.estimate.serving import ChipServing, ServingResult
 
 
 def count_text(value: float) -> str:
@@ -39,7 +40,7 @@ def print_serving(plan: ServingResult) -> None:
     table = new_table("Cheapest layout per chip (continuous batching)")
     for col in (
         "chip",
-        "tp x pp",
+        "replica",
         "batch",
         "weights\n/KV",
         "TTFT\ns",
@@ -61,7 +62,7 @@ def print_serving(plan: ServingResult) -> None:
         lay = r.layout
         table.add_row(
             safe_text(r.chip) + ("" if r.calibrated else " ~"),
-            f"{lay['tp']} x {lay['pp']}",
+            replica_text(lay, r.chips_per_replica),
             str(lay["batch"]),
             safe_text(f"{lay['weight_precision']}/{lay['kv_precision']}"),
             f"{r.ttft_s:.3f}",
@@ -81,9 +82,61 @@ def print_serving(plan: ServingResult) -> None:
             f"{tput['p10']:,.0f}-{tput['p90']:,.0f} tok/s/chip (errors of such predictions on {b['runs']} published "
             "runs never fitted)"
         )
+    split = [c for c in plan.chips if c.estimate is not None and c.disaggregated is not None]
+    if split:
+        console.print(_disaggregated_table(plan, split))
+    for r in (c.estimate for c in plan.chips if c.estimate is not None and c.estimate.choices):
+        console.print(f"{safe_text(r.chip)}, why this layout:")
+        for line in r.choices:
+            console.print(f"  {safe_text(line)}")
     if job.traffic_tokens_per_day is not None:
         console.print(f"traffic: {count_text(job.traffic_tokens_per_day)} output tokens/day")
     console.print("~ uncalibrated chip family (cross-chip default efficiency); $ at the catalog's on-demand price")
+
+
+def replica_text(layout: Mapping[str, Any], chips: int) -> str:
+    """``tp 8 x pp 1`` or, with expert parallelism, ``ep 16 (tp 1) x pp 1``, with the chip count when it differs."""
+    ep = int(layout.get("ep", 1))
+    text = f"ep {ep} (tp {layout['tp']}) x pp {layout['pp']}" if ep > 1 else f"tp {layout['tp']} x pp {layout['pp']}"
+    return text if chips == int(layout["tp"]) * int(layout["pp"]) else f"{text} = {chips}"
+
+
+def _disaggregated_table(plan: ServingResult, chips: list[ChipServing]) -> Any:
+    table = new_table("Disaggregated prefill/decode (separate pools, KV cache sent over the scale-out network)")
+    for col in (
+        "chip",
+        "prefill\nreplica",
+        "decode\nreplica",
+        "batch",
+        "prefill\n/decode",
+        "TTFT\ns",
+        "TPOT\nms",
+        "tok/s\n/chip",
+        "$/M\nout",
+        "$/M\nin",
+        "vs co-\nlocated",
+        "chips\nneeded",
+    ):
+        table.add_column(col, justify="left" if col == "chip" else "right", no_wrap=True, vertical="bottom")
+    for c in chips:
+        d, co = c.disaggregated, c.estimate
+        assert d is not None and co is not None
+        pre, dec = d.prefill_layout, d.decode_layout
+        table.add_row(
+            safe_text(c.chip),
+            replica_text(pre, int(pre["tp"]) * int(pre["pp"]) * max(int(pre.get("ep", 1)) // int(pre["tp"]), 1)),
+            replica_text(dec, int(dec["tp"]) * int(dec["pp"]) * max(int(dec.get("ep", 1)) // int(dec["tp"]), 1)),
+            str(dec["batch"]),
+            f"{d.prefill_chips_per_decode_chip:.2f}",
+            f"{d.ttft_s:.3f}",
+            f"{d.tpot_s * 1000:.1f}",
+            f"{d.throughput_tokens_per_s_per_chip:,.0f}",
+            _money(d.usd_per_million_output_tokens),
+            _money(d.usd_per_million_input_tokens),
+            f"{(d.throughput_tokens_per_s_per_chip / co.throughput_tokens_per_s_per_chip - 1) * 100:+.0f}%",
+            "-" if d.chips_needed is None else f"{d.chips_needed:,}",
+        )
+    return table
 
 
 def sample_lines(sampled: dict[str, Any]) -> list[str]:

@@ -1,5 +1,6 @@
-"""Serving layouts: replicas (tp x pp), weight and KV precisions and batch sizes, priced at once with numpy;
-the cheapest per token that meets the latency targets, and the throughput-latency Pareto front."""
+"""Serving layouts: replicas (tp x pp, and expert parallelism over ep chips), weight and KV precisions and batch
+sizes, priced at once with numpy; the cheapest per token that meets the latency targets, and the throughput-latency
+Pareto front."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class ServingCandidates:
     batch: np.ndarray
     weight: list[str]
     kv: list[str]
+    ep: np.ndarray  # 1: experts split by tp; > 1: experts spread over ep chips, attention data-parallel over ep/tp
 
 
 def serving_candidates(
@@ -46,27 +48,44 @@ def serving_candidates(
     kv_precisions: Sequence[str] | None = None,
     max_chips: int | None = None,
 ) -> ServingCandidates:
-    """Every replica shape the chip allows: tp divides the heads and fits a scale-up domain."""
-    limit = max_chips or cluster.scaleup_domain_chips
-    tps = [t for t in divisors(spec.heads) if t <= min(limit, cluster.scaleup_domain_chips)]
+    """Every replica shape the chip allows: tp divides the heads and fits a scale-up domain; for a mixture of experts
+    also expert parallelism over ep = tp x dp chips (a multiple of tp dividing the experts) in the domain."""
+    limit = min(max_chips or cluster.scaleup_domain_chips, cluster.scaleup_domain_chips)
+    tps = [t for t in divisors(spec.heads) if t <= limit]
     pps = [p for p in PIPELINES if p <= spec.layers]
     weights = [w for w in (weight_precisions or BYTES_PER_WEIGHT) if COMPUTE_PRECISION[w] in cluster.peak_flops_per_s]
     kvs = [k for k in (kv_precisions or BYTES_PER_KV) if k == "bf16" or "fp8" in cluster.peak_flops_per_s]
-    rows = [(t, p, b, w, k) for t, p, b, w, k in itertools.product(tps, pps, BATCHES, weights, kvs) if t * p <= limit]
+    shapes = [(t, p, 1) for t, p in itertools.product(tps, pps) if t * p <= limit]
+    if spec.is_moe:
+        shapes += [
+            (t, p, e)
+            for t, p in itertools.product(tps, pps)
+            for e in expert_parallel_sizes(spec.experts, t, limit // p)
+        ]
+    rows = [(*shape, b, w, k) for shape, b, w, k in itertools.product(shapes, BATCHES, weights, kvs)]
     return ServingCandidates(
         tp=np.array([r[0] for r in rows], dtype=float),
         pp=np.array([r[1] for r in rows], dtype=float),
-        batch=np.array([r[2] for r in rows], dtype=float),
-        weight=[r[3] for r in rows],
-        kv=[r[4] for r in rows],
+        ep=np.array([r[2] for r in rows], dtype=float),
+        batch=np.array([r[3] for r in rows], dtype=float),
+        weight=[r[4] for r in rows],
+        kv=[r[5] for r in rows],
     )
 
 
+def expert_parallel_sizes(experts: int, tp: int, most_chips: int) -> list[int]:
+    """Expert-parallel sizes ep > 1 for a stage of at most ``most_chips`` chips: multiples of ``tp`` (each attention
+    group of tp chips is one data-parallel rank) that divide the number of experts."""
+    return [tp * d for d in range(1, most_chips // tp + 1) if tp * d > 1 and experts % (tp * d) == 0]
+
+
 class ServingLayout(TypedDict):
-    """A replica: tp x pp chips, ``batch`` concurrent sequences, weight and KV-cache precisions."""
+    """A replica: tp x pp x (ep / tp) chips, ``batch`` concurrent sequences, weight and KV-cache precisions; ep > 1
+    spreads the experts over ep chips with data-parallel attention."""
 
     tp: int
     pp: int
+    ep: int
     batch: int
     weight_precision: str
     kv_precision: str
@@ -93,11 +112,18 @@ class ServingEstimate:
     meets_slo: bool
     calibrated: bool
     notes: list[str]
+    chips_per_replica: int = 1
+    choices: tuple[str, ...] = ()  # why this layout: one line per choice (replica, precision, batch, EP, ...)
     # P10/P50/P90 to expect, from the leave-one-source-out errors of such predictions (None without them)
     bands: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "layout": dict(self.layout), "notes": list(self.notes)}
+        return {
+            **self.__dict__,
+            "layout": dict(self.layout),
+            "notes": list(self.notes),
+            "choices": list(self.choices),
+        }
 
 
 @dataclass(frozen=True)
@@ -144,11 +170,12 @@ def search_serving(
         output_len=np.full(n, float(output_len)),
         saturate=np.zeros(n, dtype=bool),
         continuous=np.ones(n, dtype=bool),
+        ep=cand.ep,
         prefix_hit_rate=prefix_hit_rate,
         speculative_tokens=speculative_tokens,
         acceptance_rate=acceptance_rate,
     )
-    per_chip = arrays.throughput_tokens_per_s / (cand.tp * cand.pp)
+    per_chip = arrays.throughput_tokens_per_s / arrays.chips
     meets = arrays.fits.copy()
     if tpot_s is not None:
         meets &= arrays.tpot_s <= tpot_s
@@ -164,6 +191,19 @@ def search_serving(
             front.append(i)
             top = per_chip[i]
     return ServingSearch(cand, arrays, per_chip, meets, best, np.array(front, dtype=int))
+
+
+def layout_at(result: ServingSearch, i: int) -> ServingLayout:
+    """Candidate ``i``'s replica layout."""
+    c, a = result.candidates, result.arrays
+    return ServingLayout(
+        tp=int(c.tp[i]),
+        pp=int(c.pp[i]),
+        ep=int(c.ep[i]),
+        batch=int(a.batch[i]),
+        weight_precision=c.weight[i],
+        kv_precision=c.kv[i],
+    )
 
 
 def estimate_at(
@@ -183,8 +223,8 @@ def estimate_at(
     ``utilization`` is the average load of the serving fleet relative to this saturated throughput: paid-for
     chip time divides by it, and so does the number of chips the traffic needs.
     """
-    c, a = result.candidates, result.arrays
-    chips = float(c.tp[i] * c.pp[i])
+    a = result.arrays
+    chips = float(a.chips[i])
     replica_tps = float(a.throughput_tokens_per_s[i])
     per_chip = replica_tps / chips
     notes = []
@@ -208,13 +248,7 @@ def estimate_at(
         chips_needed = int(replicas * chips)
     return ServingEstimate(
         chip=cluster.chip_id,
-        layout=ServingLayout(
-            tp=int(c.tp[i]),
-            pp=int(c.pp[i]),
-            batch=int(a.batch[i]),
-            weight_precision=c.weight[i],
-            kv_precision=c.kv[i],
-        ),
+        layout=layout_at(result, i),
         ttft_s=float(a.ttft_s[i]),
         tpot_s=float(a.tpot_s[i]),
         throughput_tokens_per_s_per_chip=per_chip,
@@ -228,6 +262,7 @@ def estimate_at(
         chips_needed=chips_needed,
         replicas_needed=replicas,
         meets_slo=bool(result.meets[i]),
+        chips_per_replica=int(a.chips[i]),
         calibrated=eff.calibrated,
         notes=notes,
         bands=_bands(eff.error_band, float(a.ttft_s[i]), float(a.tpot_s[i]), per_chip),
