@@ -207,3 +207,29 @@ def test_a_batch_smaller_than_the_pipeline_makes_one_token_per_sequence_per_step
     assert r.throughput_tokens_per_s[0] <= 1.0 / r.decode_step_s[0]
     static = _one(spec, c, pp=[4.0])
     assert static.ttft_s[0] == pytest.approx(r.prefill_latency_s[0] + spec.param_count() * 2.0 / 4 / c.hbm_bytes_per_s)
+
+
+def test_local_attention_by_hand():
+    """gpt-oss-120b: 18 of 36 layers attend a 128-token window. At 8,192 tokens a local layer has
+    (2 w s - w^2) / s^2 = 0.0310 of the causal pairs, so the mean share is (18 + 18 x 0.0310) / 36 = 0.5155, and a
+    query attends (18 x 8192 + 18 x 128) / 36 = 4,160 keys on average (also the KV-cache tokens per layer)."""
+    spec = TransformerSpec.from_entry(get_model("gpt-oss-120b"))
+    local = (2 * 128 * 8192 - 128**2) / 8192**2
+    assert spec.causal_attention_share(8192.0) == pytest.approx((18 + 18 * local) / 36)
+    assert spec.attended_tokens(8192.0) == pytest.approx(4160.0)
+    assert spec.attended_tokens(100.0) == pytest.approx(100.0)  # shorter than the window: no saving
+    glob = replace(spec, attention_window=0, window_layers=0)
+    n = np.array([8192.0])
+    saved = prefill_flops(glob, n)[0] - prefill_flops(spec, n)[0]
+    assert saved == pytest.approx(36 * 8192**2 * 64 * 128 * (1 - (18 + 18 * local) / 36))
+
+
+def test_local_attention_holds_more_sequences_and_reads_less_kv():
+    spec = TransformerSpec.from_entry(get_model("gpt-oss-120b"))
+    glob = replace(spec, attention_window=0, window_layers=0)
+    c = cluster(num_chips=8, hbm=192e9)
+    args = dict(tp=[8.0], input_len=[8192.0], output_len=[1024.0], saturate=True)
+    windowed, full = _one(spec, c, **args), _one(glob, c, **args)
+    ratio = full.max_sequences[0] / windowed.max_sequences[0]
+    assert ratio == pytest.approx(spec.attended_tokens(9216.0) / 9216.0, rel=0.02)
+    assert windowed.decode_step_s[0] < full.decode_step_s[0] * 1.5  # 1.9x the batch for much less than 1.9x time

@@ -216,3 +216,13 @@ def test_an_all_to_all_on_a_torus_is_bound_by_its_bisection():
     assert t == pytest.approx(1e9 * 16 * 2 / (4 * 100e9) + torus.scaleup_latency_s)
     switched = collectives.all_to_all_time(cluster(num_chips=256, domain=256), np.array([1e9]), g, one, 1.0)[0]
     assert switched == pytest.approx(1e9 * 255 / 256 / 100e9 + 1e-6)
+
+
+def test_local_attention_model_flops_by_hand():
+    """gpt-oss-120b at 8,192 tokens: a query attends 4,160 keys on average (18 layers all 8,192, 18 a 128 window),
+    the attended length MaxText's accounting uses: 6 P_mm + 6 x 36 x 4,160 x 64 x (64 + 64)."""
+    from computeplan.catalog import get_model
+
+    spec = TransformerSpec.from_entry(get_model("gpt-oss-120b"))
+    expected = 6 * matmul_params_per_token(spec) + 6 * 36 * 4160 * 64 * 128
+    assert model_flops_per_token(spec, 8192) == pytest.approx(expected)

@@ -48,7 +48,16 @@ SCHEMA_DOC = "docs/runs-schema.md"
 MAX_WHOLE = 2**31 - 1
 """Largest whole number a cell may hold (model sizes, chip counts, batches): above it a row is refused."""
 
-ARCHITECTURE_COLUMNS = (
+# 0 = dense (schema), and no local attention
+ZERO_MEANS_BLANK = (
+    "moe_experts",
+    "moe_top_k",
+    "moe_ffn_hidden",
+    "moe_shared_experts",
+    "attention_window",
+    "window_layers",
+)
+ARCHITECTURE_COLUMNS: tuple[str, ...] = (
     "layers",
     "hidden",
     "heads",
@@ -57,12 +66,8 @@ ARCHITECTURE_COLUMNS = (
     "ffn_hidden",
     "vocab",
     "seq_len",
-    "moe_experts",
-    "moe_top_k",
-    "moe_ffn_hidden",
-    "moe_shared_experts",
+    *ZERO_MEANS_BLANK,
 )
-ZERO_MEANS_BLANK = ("moe_experts", "moe_top_k", "moe_ffn_hidden", "moe_shared_experts")  # 0 = dense (schema)
 ARCHITECTURE_LIMITS = {
     "layers": 10_000,
     "hidden": 1_000_000,
@@ -76,6 +81,8 @@ ARCHITECTURE_LIMITS = {
     "moe_top_k": 100_000,
     "moe_ffn_hidden": 1_000_000,
     "moe_shared_experts": 100_000,
+    "attention_window": 16_777_216,
+    "window_layers": 10_000,
 }
 """Largest architecture a row may describe: far beyond any published model (the largest have ~200 layers, hidden
 ~25k, vocabularies ~260k, contexts ~10M), so that only a slip (``layers=1e9``) is refused."""
@@ -507,6 +514,10 @@ def _build_spec(cells: Cells, catalog: Catalog) -> TransformerSpec:
         raise BadRow(f"hidden / heads = {hidden} / {heads} leaves no head dimension; give 'head_dim'")
     if mlp:
         changes["gated_mlp"] = mlp == "swiglu"
+    if col["attention_window"] or col["window_layers"]:
+        if not (col["attention_window"] and col["window_layers"]):
+            raise BadRow("give both 'attention_window' and 'window_layers' (local attention), or neither")
+        changes.update(attention_window=col["attention_window"], window_layers=col["window_layers"])
     if col["moe_experts"]:
         if not (col["moe_ffn_hidden"] or col["ffn_hidden"] or spec.is_moe):
             raise BadRow(

@@ -301,6 +301,13 @@ class MlaSpec(_Strict):
     v_head_dim: Size = Field(gt=0, description="per-head value dimension")
 
 
+class SlidingWindowSpec(_Strict):
+    """Local attention: ``layers`` of the model's layers attend only the last ``tokens`` tokens."""
+
+    tokens: Size = Field(gt=0, description="window w")
+    layers: Size = Field(gt=0, description="layers with the window (the rest attend the whole context)")
+
+
 class MoeSpec(_Strict):
     """Mixture-of-experts feed-forward layers."""
 
@@ -340,6 +347,7 @@ class ModelEntry(_Strict):
     attention: AttentionKind = Field(description="mha, gqa or mla (then an 'mla' block is required)")
     mla: MlaSpec | None = None
     moe: MoeSpec | None = None
+    sliding_window: SlidingWindowSpec | None = None
     mtp_modules: Size = Field(default=0, ge=0, description="multi-token-prediction modules (DeepSeek-V3: 1)")
     stated_params: float | None = Field(default=None, gt=0, le=1e18, description="total parameters the source states")
     stated_active_params: float | None = Field(default=None, gt=0, le=1e18, description="active parameters per token")
@@ -357,6 +365,8 @@ class ModelEntry(_Strict):
             raise ValueError("attention 'mla' and an 'mla' block go together")
         if self.moe and self.moe.dense_layers >= self.layers:
             raise ValueError("moe.dense_layers must be fewer than layers")
+        if self.sliding_window and self.sliding_window.layers > self.layers:
+            raise ValueError(f"sliding_window.layers ({self.sliding_window.layers}) exceeds layers ({self.layers})")
         return self
 
 

@@ -104,7 +104,8 @@ class InferenceEfficiency:
 
 
 def kv_bytes_per_token(spec: TransformerSpec, kv_bytes: float) -> float:
-    """KV-cache bytes per token of context for the whole model (all layers, all heads)."""
+    """KV-cache bytes per token of context for the whole model (all layers, all heads); with local attention a
+    sequence of c tokens holds ``spec.attended_tokens(c)`` of them (a local layer keeps only its window)."""
     if spec.is_mla:
         return spec.layers * (spec.kv_lora_rank + spec.qk_rope_head_dim) * kv_bytes
     return 2.0 * spec.layers * spec.kv_heads * spec.head_dim * kv_bytes
@@ -116,7 +117,10 @@ def prefill_flops(spec: TransformerSpec, n_tokens: Array) -> Array:
         h_qk, h_v = float(spec.qk_nope_head_dim + spec.qk_rope_head_dim), float(spec.v_head_dim)
     else:
         h_qk = h_v = float(spec.head_dim)
-    return 2.0 * matmul_params_per_token(spec) * n_tokens + spec.layers * n_tokens**2 * spec.heads * (h_qk + h_v)
+    share: Array = spec.causal_attention_share(n_tokens)
+    return (
+        2.0 * matmul_params_per_token(spec) * n_tokens + spec.layers * n_tokens**2 * spec.heads * (h_qk + h_v) * share
+    )
 
 
 def decode_flops_per_token(spec: TransformerSpec, context: Array) -> Array:
@@ -125,7 +129,8 @@ def decode_flops_per_token(spec: TransformerSpec, context: Array) -> Array:
         h_qk, h_v = float(spec.kv_lora_rank + spec.qk_rope_head_dim), float(spec.kv_lora_rank)  # absorbed MLA
     else:
         h_qk = h_v = float(spec.head_dim)
-    return 2.0 * matmul_params_per_token(spec) + 2.0 * spec.layers * context * spec.heads * (h_qk + h_v)
+    attended: Array = spec.attended_tokens(context)  # local layers see at most their window
+    return 2.0 * matmul_params_per_token(spec) + 2.0 * spec.layers * attended * spec.heads * (h_qk + h_v)
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,7 @@ def replica_performance(
     context = input_len + output_len / 2.0
     free = (cluster.hbm_bytes - ACTIVATION_RESERVE_BYTES - weights_chip) * KV_MEMORY_FRACTION
     # each attention group holds the KV cache of its own sequences
-    max_seq = dp * np.floor(np.maximum(free, 0.0) / (kv_token_chip * (input_len + output_len)))
+    max_seq = dp * np.floor(np.maximum(free, 0.0) / (kv_token_chip * spec.attended_tokens(input_len + output_len)))
     b = np.where(saturate, np.maximum(max_seq, 1.0), np.where(closed, np.clip(max_seq, 1.0, batch), batch))
     fits = (free > 0) & (max_seq >= np.where(saturate | closed, 1.0, batch))
 
@@ -253,7 +258,7 @@ def replica_performance(
     imbalance = expert_load_imbalance(spec, rows * dp, ep)
     touched = np.minimum(_experts_touched(spec, mb * dp) * imbalance, 1.0)
     weights_read = dense_chip + expert_chip * touched
-    kv_read = mb * context * kv_token_chip
+    kv_read = mb * spec.attended_tokens(context) * kv_token_chip  # local layers keep only their window
     kv_eff = eff.memory_efficiency if eff.kv_memory_efficiency is None else eff.kv_memory_efficiency
     t_mem = weights_read * eff.decode_gemm_factor(rows) / (
         cluster.hbm_bytes_per_s * eff.memory_efficiency

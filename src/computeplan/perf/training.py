@@ -178,10 +178,12 @@ def model_flops_per_token(spec: TransformerSpec, seq_len: int) -> float:
 
     P_mm counts the matmul weights a token uses (attention, active FFN, router, output layer; not the input
     embedding). Attention scores are counted non-causal, as Megatron-LM (``num_floating_point_operations``),
-    MaxText and MosaicML do: 12 L s N H for H_qk = H_v = H.
+    MaxText and MosaicML do: 12 L s N H for H_qk = H_v = H; a local (sliding-window) layer attends min(s, w) keys,
+    as MaxText counts Gemma's.
     """
     h_qk, h_v = _head_dims(spec)
-    return 6.0 * matmul_params_per_token(spec) + 6.0 * spec.layers * seq_len * spec.heads * (h_qk + h_v)
+    attended = float(spec.attended_tokens(float(seq_len)))  # local layers: the window (MaxText's accounting)
+    return 6.0 * matmul_params_per_token(spec) + 6.0 * spec.layers * attended * spec.heads * (h_qk + h_v)
 
 
 def matmul_params_per_token(spec: TransformerSpec) -> float:
@@ -368,8 +370,14 @@ def micro_batch_flops(spec: TransformerSpec, g: StepGeometry) -> MicroBatchFlops
     layer_params = spec.attention_params() + mean_ffn_params_per_token(spec) + replicated_kv_params(spec, g)
     return MicroBatchFlops(
         matmul_per_layer=2.0 * g.tokens * layer_params / g.t,
-        # causal: half of the 2 (2 b s^2 N H) of QK^T and AV
-        attention_per_layer=g.b * g.s * g.s * spec.heads * (h_qk + h_v) / (g.c * g.t),
+        # causal: half of the 2 (2 b s^2 N H) of QK^T and AV; local (sliding-window) layers fewer
+        attention_per_layer=g.b
+        * g.s
+        * g.s
+        * spec.heads
+        * (h_qk + h_v)
+        / (g.c * g.t)
+        * spec.causal_attention_share(g.s),
         logits=2.0 * g.tokens * spec.vocab * dim / g.t,
     )
 

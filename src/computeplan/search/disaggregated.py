@@ -68,7 +68,7 @@ def search_disaggregated(
     c, a = found.candidates, found.arrays
     kv_bytes = np.array([BYTES_PER_KV[k] for k in c.kv])
     group_chips = c.tp * c.pp  # the prompt's KV cache lives on its attention group
-    kv_per_request = input_len * kv_bytes_per_token(spec, 1.0) * kv_bytes
+    kv_per_request = float(spec.attended_tokens(float(input_len))) * kv_bytes_per_token(spec, 1.0) * kv_bytes
     transfer = kv_per_request / (group_chips * cluster.scaleout_bytes_per_s * eff.network_efficiency)
     transfer = transfer + cluster.scaleout_latency_s
     first_token = a.weights_bytes_per_chip / cluster.hbm_bytes_per_s  # of the decode replica

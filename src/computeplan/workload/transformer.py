@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from numbers import Integral
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from computeplan.errors import InvalidSpec, shown
 
@@ -63,11 +65,19 @@ class TransformerSpec:
     shared_experts: int = 0  # S
     dense_layers: int = 0  # leading layers with a dense FFN
     mtp_modules: int = 0
+    # local (sliding-window) attention: window_layers of the L layers attend only the last attention_window tokens
+    # (gpt-oss: every second layer, 128 tokens; Gemma 3: five in six, 1,024; Mistral 7B v0.1: all, 4,096)
+    attention_window: int = 0
+    window_layers: int = 0
 
     def __post_init__(self) -> None:
         problems = self.problems()
         if problems:
             raise InvalidSpec(f"model '{self.name}': " + "; ".join(problems))
+        for f in fields(self):  # a numpy integer is accepted and kept as a Python int (exact, and JSON-ready)
+            value = getattr(self, f.name)
+            if f.type in ("int", int) and not isinstance(value, int):
+                object.__setattr__(self, f.name, int(value))
 
     def problems(self) -> list[str]:
         """What makes this architecture unusable, one phrase per problem naming the field (empty when valid)."""
@@ -120,7 +130,14 @@ class TransformerSpec:
             found.append(f"expert_ffn_hidden={self.expert_ffn_hidden} must be at least 1 with experts > 0")
         if self.dense_layers > self.layers:
             found.append(f"dense_layers={self.dense_layers} must not exceed layers={self.layers}")
-        return found
+        return found + self._window_problems()
+
+    def _window_problems(self) -> list[str]:
+        if self.attention_window < 0 or not 0 <= self.window_layers <= self.layers:
+            return [f"window_layers={self.window_layers} must be between 0 and layers={self.layers}, window >= 0"]
+        if (self.attention_window > 0) != (self.window_layers > 0):
+            return ["attention_window and window_layers go together (both 0 for global attention everywhere)"]
+        return []
 
     @classmethod
     def from_entry(cls, entry: ModelEntry) -> TransformerSpec:
@@ -148,6 +165,8 @@ class TransformerSpec:
             shared_experts=moe.shared_experts if moe else 0,
             dense_layers=moe.dense_layers if moe else 0,
             mtp_modules=entry.mtp_modules,
+            attention_window=entry.sliding_window.tokens if entry.sliding_window else 0,
+            window_layers=entry.sliding_window.layers if entry.sliding_window else 0,
         )
 
     @property
@@ -157,6 +176,23 @@ class TransformerSpec:
     @property
     def is_mla(self) -> bool:
         return self.kv_lora_rank > 0
+
+    def attended_tokens(self, context: Any) -> Any:
+        """Keys one query attends at ``context`` tokens, averaged over the layers: the whole context in a global
+        layer, at most ``attention_window`` in a local one. Also the KV-cache tokens a layer holds on average."""
+        if not self.window_layers:
+            return context
+        local = np.minimum(context, float(self.attention_window))
+        return ((self.layers - self.window_layers) * context + self.window_layers * local) / self.layers
+
+    def causal_attention_share(self, seq_len: Any) -> Any:
+        """Causal query-key pairs of a sequence of ``seq_len`` tokens over those of global attention, averaged over
+        the layers: a local layer has w s - w^2/2 of the s^2/2 pairs (s > w); 1 without local layers."""
+        if not self.window_layers:
+            return np.ones_like(seq_len, dtype=float)
+        s, w = np.maximum(np.asarray(seq_len, dtype=float), 1.0), float(self.attention_window)
+        local = np.where(s > w, (2.0 * w * s - w * w) / (s * s), 1.0)
+        return ((self.layers - self.window_layers) + self.window_layers * local) / self.layers
 
     @property
     def moe_layers(self) -> int:
