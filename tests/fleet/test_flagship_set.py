@@ -128,9 +128,22 @@ def test_break_even_prices_on_the_cli(capsys):
     assert code == 0, err
     flips = {row["option"]: row for row in json.loads(out)["break_even"]}
     own = flips["gb300 (own)"]
-    # under the power cap and the 90% service floor the owned GB300s serve more tokens per watt than any rented
-    # chip (prefills interleaved with decode included), so they stay chosen at any price searched
+    # the contract caps the rented watts and the 90% service floor needs more tokens than they serve (prefills
+    # interleaved with decode included), so the owned GB300s stay chosen at any price searched
     assert own["mode"] == "buy" and own["chosen"] and own["price"] == 47_000 and own["break_even"] is None
     assert not flips["trn3 (rent)"]["chosen"] and flips["trn3 (rent)"]["break_even"] < 1.94
     code, out, err = run(capsys, "plan", str(SET[2]), "--break-even")
     assert code == 0 and "- trn3 (rent) would be chosen below $" in out and "gb300 (own) is chosen at any price" in out
+
+
+def test_a_period_below_its_service_floor_prices_no_limit(plans):
+    """Where tokens fall short of a service floor the LP pays its last-resort penalty per token, and a limit's dual
+    in that period is that penalty (the flagship's contract capacity read $76.7T per GW-year in 2035): no price."""
+    flagship = plans[0]
+    short = flagship.serving[flagship.serving["shortfall_tokens"] > 1e-6 * flagship.serving["tokens_demanded"]]
+    below = {str(p) for p, _ in short.index}
+    assert below  # the flagship serves below its 90% floor in its last year
+    binding = flagship.binding
+    assert binding[binding["period"].astype(str).isin(below)]["shadow_price"].isna().all()
+    gw_year = binding[binding["unit"].str.startswith("USD per GW-year")]["shadow_price"].dropna()
+    assert len(gw_year) and (gw_year < 1e12).all()  # $25.4B per GW-year at the 5 GW contract in 2030

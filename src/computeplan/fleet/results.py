@@ -703,6 +703,7 @@ def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: 
         return (inp.periods[int(label[-1])] if label.size else "total"), ""
 
     ppy = scenario.periods_per_year
+    penalized = _penalized_periods(inp, sol)
     for group in PRICED_GROUPS:
         if group not in sol.rows:
             continue
@@ -712,9 +713,9 @@ def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: 
         priced = (np.abs(values.dual) > TINY) & (np.abs(values.dual) < PENALTY / 10)
         for i in np.nonzero(priced)[0]:
             period, about = where(group, values.labels[i])
-            rows.append(
-                (group.value, period, about, float(-values.dual[i] * factor), f"{SHADOW_UNITS[group]} of {what}")
-            )
+            # in a period that leaves demand below its floor, a limit is worth the shortfall's penalty, not money
+            price = float("nan") if period in penalized else float(-values.dual[i] * factor)
+            rows.append((group.value, period, about, price, f"{SHADOW_UNITS[group]} of {what}"))
     listed = {(r[0], r[1], r[2]) for r in rows}
     for group in AT_LIMIT_GROUPS:
         if group not in sol.rows:
@@ -731,6 +732,17 @@ def _binding(scenario: Scenario, inp: FleetInputs, sol: Solution, serve_labels: 
     price = -np.nan_to_num(frame["shadow_price"].abs().to_numpy(), nan=-np.inf)
     order = np.lexsort((price, key))
     return frame.iloc[order].reset_index(drop=True)
+
+
+def _penalized_periods(inp: FleetInputs, sol: Solution) -> set[str]:
+    """Periods where a demand (a training run, or tokens up to a service floor) goes unmet at the LP's penalty: there
+    the duals of the limits carry that penalty (:data:`PENALTY` per unit short) and price nothing real."""
+    found: set[str] = set()
+    for name in ("short_train", "short_tokens"):
+        if name in sol.variables:
+            short = np.atleast_2d(sol.value(name))
+            found |= {inp.periods[t] for t in np.nonzero(short.sum(axis=0) > 1e-9)[0]}
+    return found
 
 
 def _limited_by(binding: pd.DataFrame, periods: Sequence[str]) -> list[str]:

@@ -217,6 +217,13 @@ def _serving(result: PlanResult) -> list[str]:
         periods = sorted({str(p) for p, _ in unmet.index})
         missing = float((unmet["tokens_demanded"] - unmet["tokens_served"]).sum())
         lines.append(f"Unmet demand: {missing:.2e} tokens in {span(periods)}.")
+    floor = s[s["shortfall_tokens"] > 1e-6 * s["tokens_demanded"]]
+    if len(floor):
+        below = sorted({str(p) for p, _ in floor.index})
+        lines.append(
+            f"Below the service floor in {span(below)}: the plan's last-resort penalty prices that shortfall, so "
+            "the limits of those periods get no shadow price."
+        )
     return lines
 
 
