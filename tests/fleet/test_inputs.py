@@ -78,3 +78,18 @@ def test_a_pricing_failure_is_noted_once(builtin, monkeypatch, counted):
 
 def test_unique_labels_number_only_repeats():
     assert unique_labels(["a", "b", "a"]) == ["a #1", "b", "a #2"]
+
+
+def test_a_disaggregated_workload_is_priced_at_its_pools_rate():
+    """inference[].disaggregated: separate prefill and decode pools, where they give more tokens per chip-hour than
+    co-located replicas (llama3-70b on Trainium4 at TPOT 50 ms: the decode pool batches without prefills)."""
+    from computeplan.catalog import load_catalog
+    from computeplan.fleet.scenario import InferenceWorkload
+
+    catalog, tables = load_catalog(), builtin_efficiency_tables()
+    serve = InferenceWorkload(model="llama3-70b", tokens_per_day={"first": 1e9})
+    co_located = fleet_inputs.serving_rate(serve, "trn4", catalog, tables)
+    split = fleet_inputs.serving_rate(serve.model_copy(update={"disaggregated": True}), "trn4", catalog, tables)
+    assert isinstance(co_located, ServingRate) and isinstance(split, ServingRate)
+    assert split.tokens_per_chip_hour > 1.1 * co_located.tokens_per_chip_hour
+    assert {"prefill", "decode", "prefill chips per decode chip"} <= set(split.layout)

@@ -25,6 +25,7 @@ from computeplan.estimate.serving import estimate_serving_on
 from computeplan.estimate.training import estimate_training
 from computeplan.fleet.scenario import InferenceWorkload, Scenario, TrainingWorkload, lifetime_periods
 from computeplan.hardware.cluster import cluster_from_catalog, serving_cluster
+from computeplan.search.serving_search import replica_words
 from computeplan.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from computeplan.workload.jobs import MAX_CHIPS as MAX_TRAINING_CHIPS
 from computeplan.workload.jobs import ServingJob, TrainingJob, sequences_for_tokens
@@ -218,12 +219,23 @@ def serving_rate(serve: InferenceWorkload, chip: str, catalog: Catalog, tables: 
     found = estimate_serving_on(spec, cluster, efficiency, job)
     if found.estimate is None:
         return found.reason or "no layout"
+    split = found.disaggregated
+    co_located = found.estimate.throughput_tokens_per_s_per_chip
+    if serve.disaggregated and split is not None and split.throughput_tokens_per_s_per_chip > co_located:
+        layout = {
+            "prefill": replica_words(split.prefill_layout),
+            "decode": f"{replica_words(split.decode_layout)} batch {split.decode_layout['batch']}",
+            "prefill chips per decode chip": f"{split.prefill_chips_per_decode_chip:.2f}",
+            "weight_precision": split.decode_layout["weight_precision"],
+            "kv_precision": split.decode_layout["kv_precision"],
+        }
+        return ServingRate(split.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR, layout, efficiency.calibration)
     tokens = found.estimate.throughput_tokens_per_s_per_chip * SECONDS_PER_HOUR
     return ServingRate(tokens, found.estimate.layout, calibration=efficiency.calibration)
 
 
 TrainingKey = tuple[str, int, float, str, int]  # model, seq_len, global batch tokens, chip, cluster chips
-ServingKey = tuple[str, int, int, float | None, str]  # model, input, output, TPOT target ms, chip
+ServingKey = tuple[str, int, int, float | None, str, bool]  # model, input, output, TPOT ms, chip, disaggregated
 
 
 @dataclass
@@ -368,7 +380,7 @@ def build_inputs(
         for k, option in enumerate(scenario.chips):
             if serve.chips is not None and option.chip not in serve.chips:
                 continue
-            skey = (serve.model, serve.input_len, serve.output_len, serve.tpot_ms, option.chip)
+            skey = (serve.model, serve.input_len, serve.output_len, serve.tpot_ms, option.chip, serve.disaggregated)
             if skey not in pricing.serving:
                 if progress:
                     progress(f"serving {serve.model} on {option.chip}")

@@ -231,6 +231,11 @@ class InferenceWorkload(_Strict):
         default=0.0, le=1.0, description="share of the demand that must be served; what is not is reported unmet"
     )
     chips: list[str] | None = None
+    disaggregated: bool = Field(
+        default=False,
+        description="serve with separate prefill and decode pools where that gives more tokens per chip "
+        "(DistServe, Splitwise); false: prefill and decode on the same replicas",
+    )
     about: Source = Source()
 
     @field_validator("tpot_ms")

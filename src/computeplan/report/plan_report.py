@@ -222,7 +222,8 @@ def _charts(result: PlanResult, catalog: Catalog | None = None) -> list[str]:
 def layout_text(layout: Mapping[str, object]) -> str:
     """A serving layout in words: ``tp 1, pp 2, batch 256, fp8 weights, fp8 KV cache``."""
     words = {"weight_precision": "weights", "kv_precision": "KV cache"}
-    parts = [f"{v} {words[k]}" if k in words else f"{k} {v}" for k, v in layout.items()]
+    shown = {k: v for k, v in layout.items() if not (k == "ep" and v == 1)}  # ep 1: no expert parallelism
+    parts = [f"{v} {words[k]}" if k in words else f"{k} {v}" for k, v in shown.items()]
     return ", ".join(parts)
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from computeplan.report import console as report_console
 from computeplan.report import safe_text
 from computeplan.report import table as new_table
+from computeplan.search.serving_search import replica_words
 from computeplan.units import Dimension, format_quantity
 
 if TYPE_CHECKING:
@@ -95,9 +96,8 @@ def print_serving(plan: ServingResult) -> None:
 
 
 def replica_text(layout: Mapping[str, Any], chips: int) -> str:
-    """``tp 8 x pp 1`` or, with expert parallelism, ``ep 16 (tp 1) x pp 1``, with the chip count when it differs."""
-    ep = int(layout.get("ep", 1))
-    text = f"ep {ep} (tp {layout['tp']}) x pp {layout['pp']}" if ep > 1 else f"tp {layout['tp']} x pp {layout['pp']}"
+    """The replica in words, with its chip count when that is not tp x pp."""
+    text = replica_words(layout)
     return text if chips == int(layout["tp"]) * int(layout["pp"]) else f"{text} = {chips}"
 
 
@@ -123,7 +123,7 @@ def _disaggregated_table(plan: ServingResult, chips: list[ChipServing]) -> Any:
         assert d is not None and co is not None
         pre, dec = d.prefill_layout, d.decode_layout
         table.add_row(
-            safe_text(c.chip),
+            safe_text(c.chip) + ("" if co.calibrated else " ~"),
             replica_text(pre, int(pre["tp"]) * int(pre["pp"]) * max(int(pre.get("ep", 1)) // int(pre["tp"]), 1)),
             replica_text(dec, int(dec["tp"]) * int(dec["pp"]) * max(int(dec.get("ep", 1)) // int(dec["tp"]), 1)),
             str(dec["batch"]),

@@ -5,7 +5,7 @@ Pareto front."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -191,6 +191,13 @@ def search_serving(
             front.append(i)
             top = per_chip[i]
     return ServingSearch(cand, arrays, per_chip, meets, best, np.array(front, dtype=int))
+
+
+def replica_words(layout: Mapping[str, Any]) -> str:
+    """A replica shape in words: ``tp 8 x pp 1``, or ``ep 16 (tp 1) x pp 1`` with expert parallelism."""
+    ep = int(layout.get("ep", 1))
+    head = f"ep {ep} (tp {layout['tp']})" if ep > 1 else f"tp {layout['tp']}"
+    return f"{head} x pp {layout['pp']}"
 
 
 def layout_at(result: ServingSearch, i: int) -> ServingLayout:
