@@ -24,7 +24,7 @@ clusters = st.builds(
 )
 
 
-def _run(spec, c, batch, tp=1.0, continuous=True, in_len=512.0, out_len=128.0):
+def _run(spec, c, batch, tp=1.0, continuous=True, in_len=512.0, out_len=128.0, ep=1.0, closed=False):
     n = len(batch)
     return replica_performance(
         spec,
@@ -40,6 +40,8 @@ def _run(spec, c, batch, tp=1.0, continuous=True, in_len=512.0, out_len=128.0):
         output_len=np.full(n, out_len),
         saturate=np.zeros(n, dtype=bool),
         continuous=np.full(n, continuous),
+        closed_loop=np.full(n, closed),
+        ep=np.full(n, ep),
     )
 
 
@@ -71,39 +73,18 @@ moe_specs = st.builds(
 )
 
 
-def _run_ep(spec, c, batch, ep, tp=1.0, closed=False):
-    n = len(batch)
-    return replica_performance(
-        spec,
-        c,
-        EFF,
-        tp=np.full(n, tp),
-        pp=np.ones(n),
-        batch=np.asarray(batch, dtype=float),
-        weight_bytes=np.full(n, 2.0),
-        kv_bytes=np.full(n, 2.0),
-        compute_peak=np.full(n, 1e15),
-        input_len=np.full(n, 512.0),
-        output_len=np.full(n, 128.0),
-        saturate=np.zeros(n, dtype=bool),
-        continuous=np.ones(n, dtype=bool),
-        closed_loop=np.full(n, closed),
-        ep=np.full(n, ep),
-    )
-
-
 @settings(max_examples=50, deadline=None)
 @given(spec=moe_specs, c=clusters, ep=st.sampled_from([1.0, 2.0, 4.0, 8.0]), closed=st.booleans())
 def test_expert_parallel_replicas_keep_the_serving_invariants(spec, c, ep, closed):
     """With experts spread over ep chips: latency never falls as the batch grows, a request's TPOT is never below
     a decode step, each sequence makes at most one token per step, and more HBM bandwidth never slows decode."""
     batches = [1, 2, 4, 8, 16, 64, 256]
-    r = _run_ep(spec, c, batches, ep, closed=closed)
+    r = _run(spec, c, batches, ep=ep, closed=closed)
     assert np.all(np.diff(r.tpot_s) >= -1e-12 * r.tpot_s[1:])
     assert np.all(r.tpot_s >= r.decode_step_s * (1 - 1e-12))
     assert np.all(r.throughput_tokens_per_s <= r.batch / r.decode_step_s * (1 + 1e-12))
     assert np.all(r.prefill_latency_s >= r.prefill_s * (1 - 1e-12))
     for name in ("tpot_s", "ttft_s", "throughput_tokens_per_s", "weights_bytes_per_chip", "chips"):
         assert np.all(np.isfinite(getattr(r, name))), name
-    fast = _run_ep(spec, replace(c, hbm_bytes_per_s=c.hbm_bytes_per_s * 4), batches, ep, closed=closed)
+    fast = _run(spec, replace(c, hbm_bytes_per_s=c.hbm_bytes_per_s * 4), batches, ep=ep, closed=closed)
     assert np.all(fast.decode_step_s <= r.decode_step_s * (1 + 1e-12))

@@ -56,6 +56,17 @@ SERVING_VALUE_RANGES = {
 }
 
 
+@dataclass(frozen=True)
+class ServingSettings:
+    """How a row's framework and benchmark served it, beyond its layout columns (part of its case's key)."""
+
+    closed_loop: bool = False  # batch is a closed-loop client's concurrency, batched continuously
+    latency_limits: tuple[float, float] | None = None  # a Server run's P99 (TTFT, TPOT) limits [s]
+    speculation: tuple[int, float] = (0, 0.0)  # draft tokens per step and their acceptance rate
+    quantized_kv_cache: bool | None = None  # the framework's KV default beside fp8/fp4 weights (None: not known)
+    decode_only: bool = False  # prefill disaggregated to other chips: a throughput is the decode pool's
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InferenceRun(MeasuredRun):
     """One measured serving run; None/blank fields are searched."""
@@ -69,11 +80,7 @@ class InferenceRun(MeasuredRun):
     input_len: float
     output_len: float
     scenario: str
-    closed_loop: bool = False  # batch is a closed-loop client's concurrency, batched continuously
-    latency_limits: tuple[float, float] | None = None  # a Server run's P99 (TTFT, TPOT) limits [s]
-    speculation: tuple[int, float] = (0, 0.0)  # draft tokens per step and their acceptance rate
-    quantized_kv_cache: bool | None = None  # the framework's KV default beside fp8/fp4 weights (None: not known)
-    decode_only: bool = False  # prefill disaggregated to other chips: a throughput is the decode pool's
+    settings: ServingSettings = field(default_factory=ServingSettings)
     filled: list[str] = field(default_factory=list)
 
 
@@ -88,11 +95,7 @@ class ServingCase:
     kv_precision: str | None
     input_len: float
     output_len: float
-    closed_loop: bool
-    latency_limits: tuple[float, float] | None
-    speculation: tuple[int, float]
-    quantized_kv_cache: bool | None
-    decode_only: bool
+    settings: ServingSettings
     tp: np.ndarray
     pp: np.ndarray
     ep: np.ndarray
@@ -187,11 +190,13 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             input_len=float(in_len),
             output_len=float(out_len),
             scenario=scenario,
-            closed_loop=closed_loop,
-            latency_limits=limits,
-            speculation=speculation,
-            quantized_kv_cache=framework.quantized_kv_cache,
-            decode_only=decode_only,
+            settings=ServingSettings(
+                closed_loop=closed_loop,
+                latency_limits=limits,
+                speculation=speculation,
+                quantized_kv_cache=framework.quantized_kv_cache,
+                decode_only=decode_only,
+            ),
             filled=filled,
         )
 
@@ -208,11 +213,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             run.batch,
             run.input_len,
             run.output_len,
-            run.closed_loop,
-            run.latency_limits,
-            run.speculation,
-            run.quantized_kv_cache,
-            run.decode_only,
+            run.settings,
         )
 
     def make_case(self, run: InferenceRun, catalog: Catalog) -> ServingCase:
@@ -227,7 +228,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
                 if run.num_chips % (stage * pp) == 0:
                     for w in run.weight_precisions:
                         if COMPUTE_PRECISION[w] in cluster.peak_flops_per_s:
-                            for b in BATCHES if run.latency_limits else [run.batch or 1]:
+                            for b in BATCHES if run.settings.latency_limits else [run.batch or 1]:
                                 grid.append((tp, pp, w, b))
         if not grid:
             raise InvalidLayout(f"no tp x pp x precision divides {run.num_chips} chips of {run.chip}")
@@ -239,11 +240,7 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             kv_precision=run.kv_precision,
             input_len=run.input_len,
             output_len=run.output_len,
-            closed_loop=run.closed_loop,
-            latency_limits=run.latency_limits,
-            speculation=run.speculation,
-            quantized_kv_cache=run.quantized_kv_cache,
-            decode_only=run.decode_only,
+            settings=run.settings,
             batches=np.array([g[3] for g in grid], dtype=float),
             tp=np.array([g[0] for g in grid], dtype=float),
             pp=np.array([g[1] for g in grid], dtype=float),
@@ -292,12 +289,12 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             [
                 BYTES_PER_KV[case.kv_precision]
                 if case.kv_precision
-                else (2.0 if case.quantized_kv_cache is False else KV_BYTES_BY_WEIGHTS[w])
+                else (2.0 if case.settings.quantized_kv_cache is False else KV_BYTES_BY_WEIGHTS[w])
                 for w in case.weight
             ]
         )
         peak = np.array([case.cluster.peak(COMPUTE_PRECISION[w]) for w in case.weight])
-        n = len(case.weight)
+        n, settings = len(case.weight), case.settings
         return replica_performance(
             case.spec,
             case.cluster,
@@ -310,18 +307,18 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             compute_peak=peak,
             input_len=np.full(n, case.input_len),
             output_len=np.full(n, case.output_len),
-            saturate=np.full(n, case.batch is None and case.latency_limits is None),
-            closed_loop=np.full(n, case.closed_loop),
+            saturate=np.full(n, case.batch is None and settings.latency_limits is None),
+            closed_loop=np.full(n, settings.closed_loop),
             ep=case.ep,
-            speculative_tokens=case.speculation[0],
-            acceptance_rate=case.speculation[1],
+            speculative_tokens=settings.speculation[0],
+            acceptance_rate=settings.speculation[1],
         )
 
     def finish(self, run: InferenceRun, case: ServingCase, evaluation: ServingEvaluation) -> Prediction:
         r, ok = evaluation.replica, evaluation.fitting
         replicas = case.num_chips / r.chips
         # a decode pool's replica makes b tokens per decode step; a co-located one also prefills each request
-        rate = r.batch / r.decode_step_s if case.decode_only else r.throughput_tokens_per_s
+        rate = r.batch / r.decode_step_s if case.settings.decode_only else r.throughput_tokens_per_s
         if run.metric == "output_tokens_per_s":
             values = rate * replicas
         elif run.metric == "output_tokens_per_s_per_chip":
@@ -332,8 +329,8 @@ class ServingModel(CalibratedModel[InferenceRun, ServingCase, ServingEvaluation,
             values = r.tpot_s
         else:  # e2e_latency_s
             values = r.ttft_s + case.output_len * r.tpot_s
-        if case.latency_limits is not None:  # a Server run: one operating point for every metric
-            ttft_limit, tpot_limit = case.latency_limits
+        if case.settings.latency_limits is not None:  # a Server run: one operating point for every metric
+            ttft_limit, tpot_limit = case.settings.latency_limits
             within = ok[(r.ttft_s[ok] <= ttft_limit) & (r.tpot_s[ok] <= tpot_limit)]
             per_chip = r.throughput_tokens_per_s / r.chips
             best = within[np.argmax(per_chip[within])] if within.size else ok[np.argmin(r.tpot_s[ok])]

@@ -24,10 +24,10 @@ token of context (GQA: 2 L K H b_kv / (min(tp, K) pp); MLA: L (r_kv + H_rope) b_
   of a request the replica prefills B prompts and runs n_out decode steps, T = B T_prefill + n_out t_step(B), so
   throughput = B n_out / T. Prefills delay the decode of the others: the TPOT a request sees is
   (T - TTFT) / n_out, not t_step (measured: NIM at concurrency 50 reports 60 ms where t_step is 27 ms).
-  TTFT = T_prefill + the wait behind the other B - 1 requests' prefills, taken as M/D/1 at their load
-  rho' = (B - 1)/B x B T_prefill / T (Poisson arrivals overstate a closed loop's burstiness slightly; at B = 1 there
-  is no wait), + one weight read for the first token. A closed loop of C > B concurrent requests (the KV cache holds
-  only B) also waits for a slot: (C - B) T / B (Little's law).
+  TTFT = the prompt's prefill + the wait behind the other requests' prefills on its attention group, taken as M/D/1
+  at their load rho' = (B/dp - 1) dp T_prefill / T (Poisson arrivals overstate a closed loop's burstiness slightly;
+  alone there is no wait), + one weight read for the first token. A closed loop of C > B concurrent requests (the
+  KV cache holds only B) also waits for a slot: (C - B) T / B (Little's law).
 TPOT of a decode step alone (``decode_step_s``) is t_step times pp (a token passes every stage).
 
 Options beyond the peers (off by default):
@@ -272,10 +272,7 @@ def replica_performance(
         a = min(max(acceptance_rate, 0.0), 0.999)
         yielded = (1.0 - a ** (speculative_tokens + 1)) / (1.0 - a)
         stage = stage * (1.0 + DRAFT_COST_FRACTION) / yielded
-    tpot = stage * pp
-    # throughput: pp micro-batches in flight in each of the dp attention groups keep every stage busy (a batch
-    # smaller than pp x dp leaves stages idle: b sequences make b tokens per step)
-    decode_tokens_per_s = b / tpot
+    tpot = stage * pp  # pp micro-batches per attention group keep every stage busy; b sequences make b tokens
 
     prompt_tokens = input_len * (1.0 - prefix_hit_rate)
     prompt = prefill_flops(spec, prompt_tokens)
@@ -287,7 +284,7 @@ def replica_performance(
     group_busy = t_prefill_one * dp  # a group's pipeline is busy this long per prompt
     prefill_latency = group_busy * pp  # one prompt passes the pp stages in turn
     first_token = weights_chip / cluster.hbm_bytes_per_s  # one read of the weights
-    cycle = b * t_prefill_one + output_len * b / decode_tokens_per_s  # a request's cycle, continuous batching
+    cycle = b * t_prefill_one + output_len * tpot  # a request's cycle, continuous batching
     others = np.maximum(b / dp - 1.0, 0.0) * group_busy / cycle  # load of the other prefills on the request's group
     wait = others * group_busy / (2.0 * (1.0 - np.minimum(others, 0.99)))  # M/D/1 (Pollaczek-Khinchine)
     slot_wait = np.where(closed, np.maximum(batch - b, 0.0) * cycle / b, 0.0)
