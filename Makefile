@@ -78,6 +78,7 @@ accuracy: $(VENV)/.installed
 	$(BIN)/computeplan validate $(SERVING_RUNS) --markdown >> docs/ACCURACY.md
 	$(BIN)/python -m computeplan.calibration.spot_checks >> docs/ACCURACY.md
 	cat docs/measured-cpu.md >> docs/ACCURACY.md
+	cat docs/accuracy-whatif.md >> docs/ACCURACY.md
 	$(BIN)/python -m computeplan.calibration.goodput_report >> docs/ACCURACY.md
 
 ## measure: profile this machine's CPU, time real steps against the predictions (docs/measured-cpu.md, ~1 min)
